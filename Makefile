@@ -1,0 +1,55 @@
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/gql_portal_test_{}
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run migrate demo test test-sqlite test-postgres check lint typecheck schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/gql-portal migrate
+
+demo: migrate
+	$(BIN)/gql-portal demo
+
+## make run: install, migrate, seed the demo domain, serve on 127.0.0.1:8000 (GraphiQL at /graphql)
+run: demo
+	$(BIN)/gql-portal serve --host 127.0.0.1 --port 8000
+
+## make test: the suite on SQLite, then again on PostgreSQL + Redis when they answer
+test: install
+	$(BIN)/pytest -q
+	@if $(BIN)/python -m tests.services_up "$(PG_URL)" "$(REDIS_URL)"; then \
+		GQL_PORTAL_TEST_DATABASE_URL="$(PG_URL)" GQL_PORTAL_TEST_REDIS_URL="$(REDIS_URL)" $(BIN)/pytest -q; \
+	else \
+		echo "PostgreSQL or Redis is not answering: skipped the PostgreSQL + Redis run"; \
+		test -z "$$CI"; \
+	fi
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	GQL_PORTAL_TEST_DATABASE_URL="$(PG_URL)" GQL_PORTAL_TEST_REDIS_URL="$(REDIS_URL)" $(BIN)/pytest -q
+
+check: install
+	$(BIN)/ruff check gql_portal workers tests bench
+	$(BIN)/mypy
+
+schema: install
+	$(BIN)/gql-portal export-schema --output schema.graphql
+
+bench: install
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,108 @@
+"""Reading users inside the viewer's domain: lists, lookups, filters."""
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from tortoise.expressions import Q, Subquery
+
+from gql_portal.accounts.authorization import READERS, require_role
+from gql_portal.accounts.models import PasswordSecurityRules, Role, User
+from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
+from gql_portal.audit.services import RequestMeta
+from gql_portal.errors import BadUserInputError, NotFoundError
+from gql_portal.two_factor.gate import TwoFactorState
+from gql_portal.two_factor.models import TotpAuthenticator
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuery:
+    search: str | None = None
+    roles: list[Role] | None = None
+    two_factor_state: TwoFactorState | None = None
+    ids: list[int] | None = None
+
+
+def parse_id(raw: str) -> int:
+    """Ids are positive integers; anything else names nothing that exists."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise NotFoundError()
+    return int(raw)
+
+
+def user_condition(domain_id: int, query: UserQuery, rules: PasswordSecurityRules) -> Q:
+    condition = Q(domain_id=domain_id)
+    if query.search:
+        term = query.search.strip()
+        condition &= Q(email_normalized__contains=term.lower()) | Q(display_name__icontains=term)
+    if query.roles:
+        any_role = Q()
+        for role in query.roles:
+            any_role |= Q(roles__contains=f",{role.value},")
+        condition &= any_role
+    if query.ids is not None:
+        condition &= Q(id__in=query.ids)
+    state = query.two_factor_state
+    if state is not None:
+        enrolled_ids = Subquery(TotpAuthenticator.all().values("user_id"))
+        if state is TwoFactorState.NOT_AVAILABLE:
+            condition &= Q(id__in=[]) if rules.two_factor_enabled else Q()
+        elif not rules.two_factor_enabled:
+            condition &= Q(id__in=[])
+        elif state is TwoFactorState.DISABLED:
+            condition &= Q(two_factor_enabled=False)
+        elif state is TwoFactorState.ENROLLED:
+            condition &= Q(two_factor_enabled=True) & Q(id__in=enrolled_ids)
+        else:
+            condition &= Q(two_factor_enabled=True) & ~Q(id__in=enrolled_ids)
+    return condition
+
+
+async def list_users(
+    *,
+    actor: User,
+    rules: PasswordSecurityRules,
+    first: int | None,
+    after: str | None,
+    query: UserQuery,
+    meta: RequestMeta,
+) -> Page[User]:
+    await require_role(actor, READERS, operation="users", meta=meta)
+    size = page_size(first)
+    position = decode_cursor(after, "user", 1)
+    condition = user_condition(actor.domain_id, query, rules)
+    if position is not None:
+        if not isinstance(position[0], str):
+            raise BadUserInputError("Malformed cursor", field="after")
+        condition &= Q(email_normalized__gt=position[0])
+    rows = await User.filter(condition).order_by("email_normalized").limit(size + 1)
+    items = rows[:size]
+    return Page(
+        items=items,
+        cursors=[encode_cursor("user", user.email_normalized) for user in items],
+        has_next_page=len(rows) > size,
+    )
+
+
+async def get_user(*, actor: User, user_id: str, meta: RequestMeta) -> User:
+    target_id = parse_id(user_id)
+    if target_id == actor.id:
+        return actor
+    await require_role(actor, READERS, operation="user", meta=meta)
+    return await find_user_in_domain(actor=actor, user_id=target_id)
+
+
+async def find_user_in_domain(*, actor: User, user_id: int) -> User:
+    """Another domain's user answers exactly like one that does not exist."""
+    user = await User.get_or_none(id=user_id, domain_id=actor.domain_id)
+    if user is None:
+        raise NotFoundError("User not found")
+    return user

@@ -1,0 +1,120 @@
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    USER = "USER"
+    SECURITY_ADMIN = "SECURITY_ADMIN"
+    SYSTEM_ADMIN = "SYSTEM_ADMIN"
+    AUDITOR = "AUDITOR"
+
+
+def encode_roles(roles: "set[Role] | list[Role]") -> str:
+    """Roles are stored as ``,A,B,`` so one role is a portable ``LIKE '%,A,%'`` filter."""
+    ordered = sorted({Role(role) for role in roles}, key=list(Role).index)
+    return "," + ",".join(role.value for role in ordered) + ","
+
+
+def decode_roles(stored: str) -> list[Role]:
+    return [Role(part) for part in stored.strip(",").split(",") if part]
+
+
+class Domain(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=253, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "domains"
+
+
+class PasswordSecurityRules(Model):
+    id = fields.IntField(primary_key=True)
+    domain: fields.OneToOneRelation[Domain] = fields.OneToOneField(
+        "models.Domain", related_name="rules", on_delete=fields.CASCADE
+    )
+    two_factor_enabled = fields.BooleanField(default=False)
+    enrollment_grace_period_hours = fields.IntField(default=0)
+    min_password_length = fields.IntField(default=12)
+    audit_retention_days = fields.IntField(default=365)
+    updated_at = fields.DatetimeField(null=True)
+    updated_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    domain_id: int
+    updated_by_id: int | None
+
+    class Meta:
+        table = "password_security_rules"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    domain: fields.ForeignKeyRelation[Domain] = fields.ForeignKeyField(
+        "models.Domain", related_name="users", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=320)
+    email_normalized = fields.CharField(max_length=320, db_index=True)
+    display_name = fields.CharField(max_length=200, default="")
+    roles = fields.CharField(max_length=100, default=",USER,")
+    password_hash = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    two_factor_enabled = fields.BooleanField(default=False)
+    two_factor_enabled_at = fields.DatetimeField(null=True)
+    enrollment_deadline = fields.DatetimeField(null=True)
+    # The code-step throttle: shared by every session and process because it lives here.
+    code_failures = fields.IntField(default=0)
+    code_locked_until = fields.DatetimeField(null=True)
+
+    domain_id: int
+
+    class Meta:
+        table = "users"
+        unique_together = (("domain", "email_normalized"),)
+        indexes = (("domain_id", "two_factor_enabled"),)
+
+    @property
+    def role_list(self) -> list[Role]:
+        return decode_roles(self.roles)
+
+    def has_any_role(self, *roles: Role) -> bool:
+        return any(role in self.role_list for role in roles)
+
+
+class Session(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    issued_pending = fields.BooleanField(default=False)
+    second_factor_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    ip = fields.CharField(max_length=45, null=True)
+    user_agent = fields.CharField(max_length=400, null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "sessions"
+        indexes = (("user_id", "revoked_at"),)
+
+
+class LoginThrottle(Model):
+    # Failed password logins per normalised email, whether an account exists or not.
+
+    email_normalized = fields.CharField(max_length=320, primary_key=True)
+    failures = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "login_throttles"

@@ -1,0 +1,89 @@
+import strawberry
+
+from gql_portal.accounts import directory
+from gql_portal.accounts.models import Role
+from gql_portal.accounts.types import (
+    DomainType,
+    PageInfo,
+    RoleEnum,
+    UserConnection,
+    UserEdge,
+    UserType,
+)
+from gql_portal.api.context import Info
+from gql_portal.api.permissions import FullyAuthenticated, current_viewer
+from gql_portal.two_factor.types import TwoFactorStateEnum
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the email or display name."
+    )
+    roles: list[RoleEnum] | None = strawberry.field(
+        default=None, description="Users holding any of these roles."
+    )
+    two_factor_state: TwoFactorStateEnum | None = None
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(
+        description="The signed-in user; null without a token. Works with a pending token.",
+    )
+    async def me(self, info: Info) -> UserType | None:
+        if info.context.auth_error is None and info.context.viewer is None:
+            return None
+        viewer = current_viewer(info, allow_pending=True)
+        info.context.loaders.prime_user(viewer.user)
+        return UserType.from_model(viewer.user)
+
+    @strawberry.field(permission_classes=[FullyAuthenticated])
+    async def domain(self, info: Info) -> DomainType:
+        viewer = current_viewer(info)
+        domain = await info.context.loaders.domain.load(viewer.user.domain_id)
+        assert domain is not None
+        return DomainType.from_model(domain)
+
+    @strawberry.field(permission_classes=[FullyAuthenticated])
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: UserFilter | None = None,
+    ) -> UserConnection:
+        viewer = current_viewer(info)
+        query = directory.UserQuery(
+            search=filter.search if filter else None,
+            roles=[Role(role) for role in filter.roles] if filter and filter.roles else None,
+            two_factor_state=filter.two_factor_state if filter else None,
+        )
+        page = await directory.list_users(
+            actor=viewer.user,
+            rules=viewer.rules,
+            first=first,
+            after=after,
+            query=query,
+            meta=info.context.meta,
+        )
+        for user in page.items:
+            info.context.loaders.prime_user(user)
+        return UserConnection(
+            edges=[
+                UserEdge(cursor=cursor, node=UserType.from_model(user))
+                for user, cursor in zip(page.items, page.cursors, strict=True)
+            ],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+        )
+
+    @strawberry.field(permission_classes=[FullyAuthenticated])
+    async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
+        viewer = current_viewer(info)
+        user = await directory.get_user(actor=viewer.user, user_id=str(id), meta=info.context.meta)
+        return UserType.from_model(user)
+
+

@@ -1,0 +1,162 @@
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
+from gql_portal.accounts.passwords import hash_password, verify_password
+from gql_portal.accounts.sessions import IssuedSession, Viewer, issue_session, revoke_session
+from gql_portal.accounts.throttle import clear_login_attempts, count_login_attempt
+from gql_portal.accounts.validation import (
+    require_display_name,
+    require_domain_name,
+    require_email,
+    require_login_input,
+    require_new_password,
+)
+from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.clock import utcnow
+from gql_portal.errors import BadUserInputError, InvalidCredentialsError, TooManyAttemptsError
+from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
+from gql_portal.two_factor.models import TotpAuthenticator
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    status: LoginStatus
+    issued: IssuedSession
+    user: User
+    enrollment_deadline: datetime | None
+    recovery_codes: list[str] | None = None
+
+
+async def create_domain(*, name: str) -> Domain:
+    normalized = require_domain_name(name)
+    async with in_transaction() as connection:
+        try:
+            domain = await Domain.create(name=normalized, using_db=connection)
+        except IntegrityError:
+            raise BadUserInputError(f"Domain {normalized} already exists", field="name") from None
+        await PasswordSecurityRules.create(domain=domain, using_db=connection)
+    return domain
+
+
+async def get_domain_by_name(name: str) -> Domain | None:
+    return await Domain.get_or_none(name=name.strip().lower())
+
+
+async def create_user(
+    *,
+    domain: Domain,
+    email: str,
+    password: str,
+    roles: list[Role],
+    display_name: str = "",
+    password_hash: str | None = None,
+) -> User:
+    """Create a user; ``password_hash`` lets seeding reuse one hash for many users."""
+    normalized = require_email(email)
+    rules = await PasswordSecurityRules.get(domain_id=domain.id)
+    if password_hash is None:
+        require_new_password(password, rules.min_password_length)
+        password_hash = await hash_password(password)
+    if not roles:
+        raise BadUserInputError("A user needs at least one role", field="roles")
+    try:
+        return await User.create(
+            domain=domain,
+            email=email.strip(),
+            email_normalized=normalized,
+            display_name=require_display_name(display_name),
+            roles=encode_roles(roles),
+            password_hash=password_hash,
+        )
+    except IntegrityError:
+        raise BadUserInputError(
+            f"{normalized} already exists in {domain.name}", field="email"
+        ) from None
+
+
+async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
+    key = require_login_input(email, password)
+    try:
+        await count_login_attempt(key)
+    except TooManyAttemptsError:
+        await record_audit_event(
+            action=AuditAction.LOGIN_FAILED,
+            outcome=AuditOutcome.FAILURE,
+            meta=meta,
+            target_email=key,
+            domain_id=await _domain_of_email(key),
+            details={"reason": "throttled"},
+        )
+        raise
+    candidates = await User.filter(email_normalized=key).order_by("id")
+    user = None
+    for candidate in candidates or [None]:
+        if await verify_password(candidate.password_hash if candidate else None, password):
+            user = candidate
+            break
+    if user is None:
+        await record_audit_event(
+            action=AuditAction.LOGIN_FAILED,
+            outcome=AuditOutcome.FAILURE,
+            meta=meta,
+            target=candidates[0] if len(candidates) == 1 else None,
+            target_email=key,
+            details={"reason": "bad_credentials"},
+        )
+        raise InvalidCredentialsError()
+    await clear_login_attempts(key)
+    return await _start_session(user=user, meta=meta)
+
+
+async def _domain_of_email(key: str) -> int | None:
+    domain_ids = await User.filter(email_normalized=key).values_list("domain_id", flat=True)
+    return domain_ids[0] if len(domain_ids) == 1 else None
+
+
+async def _start_session(*, user: User, meta: RequestMeta) -> LoginResult:
+    now = utcnow()
+    rules = await PasswordSecurityRules.get(domain_id=user.domain_id)
+    enrolled = await TotpAuthenticator.exists(user_id=user.id)
+    status = required_step(rules, user, enrolled, now)
+    async with in_transaction() as connection:
+        issued = await issue_session(
+            user=user,
+            meta=meta,
+            pending=status is not LoginStatus.AUTHENTICATED,
+            using_db=connection,
+        )
+        await User.filter(id=user.id).using_db(connection).update(last_login_at=now)
+        await record_audit_event(
+            action=AuditAction.LOGIN_SUCCEEDED,
+            meta=meta,
+            actor=user,
+            target=user,
+            details={"status": status.value},
+            using_db=connection,
+        )
+    user.last_login_at = now
+    return LoginResult(
+        status=status,
+        issued=issued,
+        user=user,
+        enrollment_deadline=enrollment_deadline_shown(rules, user, enrolled, now),
+    )
+
+
+async def logout(*, viewer: Viewer, meta: RequestMeta) -> bool:
+    async with in_transaction() as connection:
+        revoked = await revoke_session(viewer.session.id, using_db=connection)
+        if revoked:
+            await record_audit_event(
+                action=AuditAction.LOGOUT,
+                meta=meta,
+                actor=viewer.user,
+                target=viewer.user,
+                using_db=connection,
+            )
+    return bool(revoked)

@@ -1,0 +1,113 @@
+"""Opaque bearer tokens, stored only as SHA-256 hashes."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from gql_portal.accounts.models import PasswordSecurityRules, Session, User
+from gql_portal.audit.services import RequestMeta
+from gql_portal.clock import utcnow
+from gql_portal.errors import UnauthenticatedError
+from gql_portal.settings import get_settings
+from gql_portal.two_factor.gate import LoginStatus, session_status
+from gql_portal.two_factor.models import TotpAuthenticator
+
+TOKEN_PREFIX = "gqlp_"
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Viewer:
+    session: Session
+    user: User
+    rules: PasswordSecurityRules
+    enrolled: bool
+    status: LoginStatus
+    now: datetime
+
+    @property
+    def authenticated(self) -> bool:
+        return self.status is LoginStatus.AUTHENTICATED
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    token: str
+    session: Session
+
+
+async def issue_session(
+    *,
+    user: User,
+    meta: RequestMeta,
+    pending: bool,
+    second_factor: bool = False,
+    using_db: BaseDBAsyncClient | None = None,
+) -> IssuedSession:
+    settings = get_settings()
+    now = utcnow()
+    lifetime = (
+        timedelta(minutes=settings.pending_session_minutes)
+        if pending
+        else timedelta(hours=settings.session_lifetime_hours)
+    )
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session = await Session.create(
+        token_hash=hash_token(token),
+        user=user,
+        issued_pending=pending,
+        second_factor_at=now if second_factor else None,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        ip=meta.ip,
+        user_agent=meta.user_agent[:400] if meta.user_agent else None,
+        using_db=using_db,
+    )
+    return IssuedSession(token=token, session=session)
+
+
+def session_expiry(session: Session) -> datetime:
+    """When the session dies if unused: the earlier of the idle and absolute limits."""
+    idle = session.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
+    return min(idle, session.expires_at)
+
+
+async def resolve_viewer(token: str) -> Viewer:
+    """The session behind a bearer token; anything not live is UNAUTHENTICATED."""
+    now = utcnow()
+    session = (
+        await Session.filter(token_hash=hash_token(token))
+        .select_related("user")
+        .first()
+    )
+    if session is None or session.revoked_at is not None or session_expiry(session) <= now:
+        raise UnauthenticatedError("Invalid, expired or revoked token")
+    user = session.user
+    rules = await PasswordSecurityRules.get(domain_id=user.domain_id)
+    enrolled = await TotpAuthenticator.exists(user_id=user.id)
+    if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+        # Coarse on purpose: one write a minute per session, not one per request.
+        await Session.filter(id=session.id).update(last_seen_at=now)
+        session.last_seen_at = now
+    status = session_status(session, rules, user, enrolled, now)
+    return Viewer(session=session, user=user, rules=rules, enrolled=enrolled, status=status, now=now)
+
+
+async def revoke_session(session_id: int, using_db: BaseDBAsyncClient | None = None) -> int:
+    return await Session.filter(id=session_id, revoked_at=None).using_db(using_db).update(
+        revoked_at=utcnow()
+    )
+
+
+async def revoke_user_sessions(user_id: int, using_db: BaseDBAsyncClient | None = None) -> int:
+    return await Session.filter(user_id=user_id, revoked_at=None).using_db(using_db).update(
+        revoked_at=utcnow()
+    )

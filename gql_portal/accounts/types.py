@@ -1,0 +1,111 @@
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User
+from gql_portal.api.context import Info
+from gql_portal.two_factor.gate import LoginStatus
+
+if TYPE_CHECKING:
+    from gql_portal.rules.types import PasswordSecurityRulesType
+    from gql_portal.two_factor.types import TwoFactorStatsType, UserTwoFactorType
+
+RoleEnum = strawberry.enum(Role, name="Role", description="A user may hold several roles.")
+LoginStatusEnum = strawberry.enum(LoginStatus, name="LoginStatus")
+
+
+@strawberry.type(name="User")
+class UserType:
+    id: strawberry.ID
+    email: str
+    display_name: str
+    roles: list[RoleEnum]
+    created_at: datetime
+    last_login_at: datetime | None
+    model: strawberry.Private[User]
+
+    @classmethod
+    def from_model(cls, user: User) -> "UserType":
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            email=user.email,
+            display_name=user.display_name,
+            roles=user.role_list,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+            model=user,
+        )
+
+    @strawberry.field
+    async def domain(self, info: Info) -> "DomainType":
+        domain = await info.context.loaders.domain.load(self.model.domain_id)
+        assert domain is not None
+        return DomainType.from_model(domain)
+
+    @strawberry.field
+    async def two_factor(
+        self, info: Info
+    ) -> Annotated["UserTwoFactorType", strawberry.lazy("gql_portal.two_factor.types")]:
+        from gql_portal.two_factor.types import UserTwoFactorType
+
+        return await UserTwoFactorType.load(info, self.model)
+
+
+@strawberry.type(name="Domain")
+class DomainType:
+    id: strawberry.ID
+    name: str
+    model: strawberry.Private[Domain]
+
+    @classmethod
+    def from_model(cls, domain: Domain) -> "DomainType":
+        return cls(id=strawberry.ID(str(domain.id)), name=domain.name, model=domain)
+
+    @strawberry.field
+    async def password_security_rules(
+        self, info: Info
+    ) -> Annotated["PasswordSecurityRulesType", strawberry.lazy("gql_portal.rules.types")]:
+        from gql_portal.rules.types import PasswordSecurityRulesType
+
+        rules = await info.context.loaders.rules.load(self.model.id)
+        assert rules is not None
+        return PasswordSecurityRulesType.from_model(rules)
+
+    @strawberry.field(description="Counts for SECURITY_ADMIN, SYSTEM_ADMIN and AUDITOR.")
+    async def two_factor_stats(
+        self, info: Info
+    ) -> Annotated["TwoFactorStatsType", strawberry.lazy("gql_portal.two_factor.types")]:
+        from gql_portal.two_factor.types import TwoFactorStatsType
+
+        return await TwoFactorStatsType.load(info, self.model)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: UserType
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class LoginPayload:
+    status: LoginStatusEnum
+    token: str
+    expires_at: datetime
+    user: UserType
+    enrollment_deadline: datetime | None
+    recovery_codes: list[str] | None = None
+
+

@@ -1,0 +1,65 @@
+"""Input rules shared by the API, the CLI and the worker."""
+
+import re
+
+from gql_portal.accounts.passwords import MAX_PASSWORD_LENGTH
+from gql_portal.errors import BadUserInputError
+
+MAX_EMAIL_LENGTH = 320
+MAX_DISPLAY_NAME_LENGTH = 200
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def require_email(email: str) -> str:
+    normalized = normalize_email(email)
+    if not normalized:
+        raise BadUserInputError("Email is required", field="email")
+    if len(normalized) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalized):
+        raise BadUserInputError("Email is not a valid address", field="email")
+    return normalized
+
+
+def require_login_input(email: str, password: str) -> str:
+    normalized = normalize_email(email)
+    if not normalized:
+        raise BadUserInputError("Email is required", field="email")
+    if len(normalized) > MAX_EMAIL_LENGTH:
+        raise BadUserInputError("Email is too long", field="email")
+    if not password:
+        raise BadUserInputError("Password is required", field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadUserInputError(
+            f"Password is longer than {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
+    return normalized
+
+
+def require_new_password(password: str, min_length: int) -> str:
+    if len(password) < min_length:
+        raise BadUserInputError(
+            f"Password must have at least {min_length} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadUserInputError(
+            f"Password is longer than {MAX_PASSWORD_LENGTH} characters", field="password"
+        )
+    return password
+
+
+def require_domain_name(name: str) -> str:
+    normalized = name.strip().lower()
+    if not _DOMAIN_NAME.match(normalized):
+        raise BadUserInputError("Domain name must look like acme.example", field="name")
+    return normalized
+
+
+def require_display_name(name: str) -> str:
+    cleaned = name.strip()
+    if len(cleaned) > MAX_DISPLAY_NAME_LENGTH:
+        raise BadUserInputError("Display name is too long", field="displayName")
+    return cleaned

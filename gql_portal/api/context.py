@@ -1,0 +1,24 @@
+from dataclasses import dataclass, field
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from gql_portal.accounts.sessions import Viewer
+from gql_portal.api.loaders import Loaders
+from gql_portal.audit.services import RequestMeta
+from gql_portal.errors import UnauthenticatedError
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    meta: RequestMeta
+    viewer: Viewer | None
+    auth_error: UnauthenticatedError | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,57 @@
+"""Every error leaves with a contract code; anything unexpected is masked and logged."""
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gql_portal.errors import ErrorCode, PortalError
+
+log = logging.getLogger("gql_portal.errors")
+MASKED_MESSAGE = "Internal server error"
+
+
+def _request_id(extension: SchemaExtension) -> str | None:
+    context = extension.execution_context.context
+    meta = getattr(context, "meta", None)
+    return getattr(meta, "request_id", None)
+
+
+def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, PortalError):
+        extensions = {"code": original.code.value, **original.extensions}
+        message = original.message
+    elif original is None:
+        # Syntax, validation and variable coercion errors: the client sent a bad document.
+        extensions = {"code": ErrorCode.BAD_USER_INPUT.value}
+        message = error.message
+    else:
+        log.error(
+            "unexpected error in %s (request %s)",
+            ".".join(str(part) for part in error.path or ()),
+            request_id,
+            exc_info=original,
+        )
+        extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
+        message = MASKED_MESSAGE
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            request_id = _request_id(self)
+            result.errors = [shape_error(error, request_id) for error in errors]

@@ -1,0 +1,56 @@
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from gql_portal.accounts.models import Domain, User
+
+
+class BulkJobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class BulkJobKind(StrEnum):
+    ENABLE_TWO_FACTOR = "ENABLE_TWO_FACTOR"
+
+
+class BulkJob(Model):
+    # The truth about a bulk job: status, counts and the checkpoint it resumes from.
+
+    id = fields.UUIDField(primary_key=True)
+    domain: fields.ForeignKeyRelation[Domain] = fields.ForeignKeyField(
+        "models.Domain", related_name="bulk_jobs", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=40, default=BulkJobKind.ENABLE_TWO_FACTOR.value)
+    status = fields.CharField(max_length=16, default=BulkJobStatus.QUEUED.value)
+    user_filter = fields.JSONField(default=dict)
+    dry_run = fields.BooleanField(default=False)
+    total = fields.IntField(default=0)
+    processed = fields.IntField(default=0)
+    changed = fields.IntField(default=0)
+    skipped = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    checkpoint_user_id = fields.IntField(default=0)
+    cancel_requested = fields.BooleanField(default=False)
+    # Equal to domain_id while the job is QUEUED or RUNNING, NULL after: the unique index
+    # allows one active job per domain on SQLite and PostgreSQL alike.
+    active_domain_id = fields.IntField(null=True, unique=True)
+    requested_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    requested_by_email = fields.CharField(max_length=320, null=True)
+    created_at = fields.DatetimeField()
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    error = fields.TextField(null=True)
+
+    domain_id: int
+    requested_by_id: int | None
+
+    class Meta:
+        table = "bulk_jobs"
+        indexes = (("domain_id", "created_at"),)

@@ -1,0 +1,191 @@
+"""The ``gql-portal`` command: every subcommand fails with one line and a non-zero exit."""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gql_portal.settings import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "gql_portal.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+        log_level=get_settings().log_level.lower(),
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from workers.run import run_worker
+
+    return run_worker(check=args.check)
+
+
+def _run_db(work: Callable[[], Awaitable[int]]) -> int:
+    from gql_portal.db import close_db, init_db
+
+    async def main() -> int:
+        await init_db(get_settings())
+        try:
+            return await work()
+        finally:
+            await close_db()
+
+    return asyncio.run(main())
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from gql_portal.db import migrate
+
+    asyncio.run(migrate(get_settings()))
+    print("database is up to date")
+    return 0
+
+
+def _create_domain(args: argparse.Namespace) -> int:
+    from gql_portal.accounts.services import create_domain
+
+    async def work() -> int:
+        domain = await create_domain(name=args.name)
+        print(f"created domain {domain.name} (id {domain.id})")
+        return 0
+
+    return _run_db(work)
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from gql_portal.accounts.models import Role
+    from gql_portal.accounts.services import create_user, get_domain_by_name
+    from gql_portal.errors import NotFoundError
+
+    try:
+        roles = [Role(role) for role in (args.role or ["USER"])]
+    except ValueError:
+        raise CommandError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            raise CommandError("--password is required when no terminal is attached")
+        password = getpass.getpass("Password: ")
+
+    async def work() -> int:
+        domain = await get_domain_by_name(args.domain)
+        if domain is None:
+            raise NotFoundError(f"domain {args.domain} does not exist")
+        user = await create_user(
+            domain=domain,
+            email=args.email,
+            password=password,
+            roles=roles,
+            display_name=args.display_name or "",
+        )
+        print(f"created user {user.email} (id {user.id}) in {domain.name}")
+        return 0
+
+    return _run_db(work)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gql_portal.demo import seed_demo
+
+    if args.users < 0:
+        raise CommandError("--users must be 0 or more")
+
+    async def work() -> int:
+        await seed_demo(extra_users=args.users, out=print)
+        return 0
+
+    return _run_db(work)
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from gql_portal.api.schema import schema_sdl
+
+    text = schema_sdl()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+class CommandError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gql-portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run the arq worker")
+    worker.add_argument("--check", action="store_true", help="exit 0 if a worker is healthy")
+    worker.set_defaults(handler=_worker)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=_migrate
+    )
+
+    domain = commands.add_parser("create-domain", help="create a domain (tenant)")
+    domain.add_argument("name")
+    domain.set_defaults(handler=_create_domain)
+
+    user = commands.add_parser("create-user", help="create a user in a domain")
+    user.add_argument("--domain", required=True)
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", action="append", help="repeatable, e.g. SECURITY_ADMIN")
+    user.add_argument("--password")
+    user.add_argument("--display-name")
+    user.set_defaults(handler=_create_user)
+
+    demo = commands.add_parser("demo", help="seed the demo domain and print its credentials")
+    demo.add_argument("--users", type=int, default=0, help="add N generated users")
+    demo.set_defaults(handler=_demo)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from gql_portal.crypto import EncryptionKeyError
+    from gql_portal.errors import PortalError
+
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (CommandError, EncryptionKeyError) as error:
+        print(f"gql-portal: {error}", file=sys.stderr)
+    except PortalError as error:
+        print(f"gql-portal: {error.message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("gql-portal: interrupted", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - one line for operators, never a traceback
+        print(f"gql-portal: {type(error).__name__}: {error}", file=sys.stderr)
+    return 1
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Secrets at rest: MultiFernet, the first key encrypts and every key decrypts."""
+
+import logging
+import os
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from gql_portal.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+DEV_KEY_FILE = "encryption.key"
+
+
+class EncryptionKeyError(RuntimeError):
+    pass
+
+
+def load_keys(settings: Settings) -> list[bytes]:
+    if settings.encryption_keys:
+        keys = [key.strip().encode() for key in settings.encryption_keys.split(",") if key.strip()]
+        try:
+            for key in keys:
+                Fernet(key)
+        except ValueError:
+            raise EncryptionKeyError(
+                "GQL_PORTAL_ENCRYPTION_KEYS holds a value that is not a Fernet key"
+            ) from None
+        if keys:
+            return keys
+    if settings.is_production:
+        raise EncryptionKeyError("GQL_PORTAL_ENCRYPTION_KEYS is required in production")
+    return [_development_key(settings)]
+
+
+def _development_key(settings: Settings) -> bytes:
+    path = settings.data_dir / DEV_KEY_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    # O_EXCL: two processes starting at once must not write two different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    log.warning(
+        "No GQL_PORTAL_ENCRYPTION_KEYS set: generated a development key in %s. "
+        "Set GQL_PORTAL_ENCRYPTION_KEYS in production.",
+        path,
+    )
+    return key
+
+
+@lru_cache(maxsize=1)
+def _cipher() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in load_keys(get_settings())])
+
+
+def encrypt_secret(plaintext: str) -> str:
+    return _cipher().encrypt(plaintext.encode()).decode()
+
+
+def decrypt_secret(ciphertext: str) -> str:
+    try:
+        return _cipher().decrypt(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise EncryptionKeyError("A stored secret cannot be decrypted with the configured keys") from None
+
+
+def reset_cipher() -> None:
+    _cipher.cache_clear()

@@ -1,0 +1,77 @@
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.migrations.api import migrate as run_migrations
+
+from gql_portal.settings import Settings
+
+MODEL_MODULES = [
+    "gql_portal.accounts.models",
+    "gql_portal.two_factor.models",
+    "gql_portal.audit.models",
+    "gql_portal.bulk.models",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    connection = expand_db_url(database_url)
+    if connection["engine"] == "tortoise.backends.sqlite":
+        # WAL and a busy timeout let the API, the worker and the CLI share one file.
+        connection["credentials"].setdefault("journal_mode", "WAL")
+        connection["credentials"].setdefault("busy_timeout", 10_000)
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "gql_portal.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    if not settings.database_url or settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+async def init_db(settings: Settings) -> None:
+    ensure_data_dir(settings)
+    await Tortoise.init(
+        config=tortoise_config(settings.resolved_database_url), _enable_global_fallback=True
+    )
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    ensure_data_dir(settings)
+    try:
+        await run_migrations(config=tortoise_config(settings.resolved_database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+def db_client() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def dialect() -> str:
+    return db_client().capabilities.dialect
+
+
+def _cli_config() -> dict[str, Any]:
+    from gql_portal.settings import get_settings
+
+    return tortoise_config(get_settings().resolved_database_url)
+
+
+# For Tortoise's own CLI: ``tortoise -c gql_portal.db.TORTOISE_ORM makemigrations``.
+TORTOISE_ORM = _cli_config()

@@ -1,0 +1,175 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='AuditEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('domain_id', fields.IntField(null=True)),
+                ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('action', fields.CharField(max_length=40)),
+                ('outcome', fields.CharField(max_length=10)),
+                ('actor_id', fields.IntField(null=True)),
+                ('actor_email', fields.CharField(null=True, max_length=320)),
+                ('target_id', fields.IntField(null=True)),
+                ('target_email', fields.CharField(null=True, max_length=320)),
+                ('ip', fields.CharField(null=True, max_length=45)),
+                ('user_agent', fields.CharField(null=True, max_length=400)),
+                ('request_id', fields.CharField(null=True, max_length=64)),
+                ('job_id', fields.UUIDField(null=True)),
+                ('details', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('content_hash', fields.CharField(null=True, max_length=64)),
+                ('chain_hash', fields.CharField(null=True, max_length=64)),
+            ],
+            options={'table': 'audit_events', 'app': 'models', 'unique_together': (('job_id', 'action', 'target_id'),), 'indexes': [Index(fields=['domain_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'action', 'occurred_at', 'id']), Index(fields=['domain_id', 'target_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'actor_id', 'occurred_at', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Domain',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=253)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'domains', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LoginThrottle',
+            fields=[
+                ('email_normalized', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=320)),
+                ('failures', fields.IntField(default=0)),
+                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'login_throttles', 'app': 'models', 'pk_attr': 'email_normalized'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='User',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('domain', fields.ForeignKeyField('models.Domain', source_field='domain_id', db_constraint=True, to_field='id', related_name='users', on_delete=OnDelete.CASCADE)),
+                ('email', fields.CharField(max_length=320)),
+                ('email_normalized', fields.CharField(db_index=True, max_length=320)),
+                ('display_name', fields.CharField(default='', max_length=200)),
+                ('roles', fields.CharField(default=',USER,', max_length=100)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_login_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('two_factor_enabled', fields.BooleanField(default=False)),
+                ('two_factor_enabled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('enrollment_deadline', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('code_failures', fields.IntField(default=0)),
+                ('code_locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'users', 'app': 'models', 'unique_together': (('domain', 'email_normalized'),), 'indexes': [Index(fields=['domain_id', 'two_factor_enabled'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='BulkJob',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('domain', fields.ForeignKeyField('models.Domain', source_field='domain_id', db_constraint=True, to_field='id', related_name='bulk_jobs', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(default='ENABLE_TWO_FACTOR', max_length=40)),
+                ('status', fields.CharField(default='QUEUED', max_length=16)),
+                ('user_filter', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('dry_run', fields.BooleanField(default=False)),
+                ('total', fields.IntField(default=0)),
+                ('processed', fields.IntField(default=0)),
+                ('changed', fields.IntField(default=0)),
+                ('skipped', fields.IntField(default=0)),
+                ('failed', fields.IntField(default=0)),
+                ('checkpoint_user_id', fields.IntField(default=0)),
+                ('cancel_requested', fields.BooleanField(default=False)),
+                ('active_domain_id', fields.IntField(null=True, unique=True)),
+                ('requested_by', fields.ForeignKeyField('models.User', source_field='requested_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('requested_by_email', fields.CharField(null=True, max_length=320)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('started_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('error', fields.TextField(null=True, unique=False)),
+            ],
+            options={'table': 'bulk_jobs', 'app': 'models', 'indexes': [Index(fields=['domain_id', 'created_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PasswordSecurityRules',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('domain', fields.OneToOneField('models.Domain', source_field='domain_id', db_constraint=True, to_field='id', related_name='rules', on_delete=OnDelete.CASCADE)),
+                ('two_factor_enabled', fields.BooleanField(default=False)),
+                ('enrollment_grace_period_hours', fields.IntField(default=0)),
+                ('min_password_length', fields.IntField(default=12)),
+                ('audit_retention_days', fields.IntField(default=365)),
+                ('updated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('updated_by', fields.ForeignKeyField('models.User', source_field='updated_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+            ],
+            options={'table': 'password_security_rules', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RecoveryCode',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='recovery_codes', on_delete=OnDelete.CASCADE)),
+                ('code_hash', fields.CharField(max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'recovery_codes', 'app': 'models', 'unique_together': (('user', 'code_hash'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Session',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='sessions', on_delete=OnDelete.CASCADE)),
+                ('issued_pending', fields.BooleanField(default=False)),
+                ('second_factor_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('ip', fields.CharField(null=True, max_length=45)),
+                ('user_agent', fields.CharField(null=True, max_length=400)),
+            ],
+            options={'table': 'sessions', 'app': 'models', 'indexes': [Index(fields=['user_id', 'revoked_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TotpAuthenticator',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.OneToOneField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='authenticator', on_delete=OnDelete.CASCADE)),
+                ('secret_encrypted', fields.TextField(unique=False)),
+                ('confirmed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_used_step', fields.BigIntField(default=-1)),
+            ],
+            options={'table': 'totp_authenticators', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TotpEnrollment',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.OneToOneField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='pending_enrollment', on_delete=OnDelete.CASCADE)),
+                ('secret_encrypted', fields.TextField(unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'totp_enrollments', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+    ]

@@ -1,0 +1,44 @@
+from datetime import datetime
+
+import strawberry
+
+from gql_portal.accounts.models import PasswordSecurityRules
+from gql_portal.accounts.types import UserType
+from gql_portal.api.context import Info
+
+
+@strawberry.type(name="PasswordSecurityRules")
+class PasswordSecurityRulesType:
+    two_factor_enabled: bool = strawberry.field(description='"Enable 2FA": the master switch.')
+    enrollment_grace_period_hours: int = strawberry.field(
+        description="0: users must enroll at their next login."
+    )
+    min_password_length: int
+    audit_retention_days: int
+    updated_at: datetime | None
+    model: strawberry.Private[PasswordSecurityRules]
+
+    @classmethod
+    def from_model(cls, rules: PasswordSecurityRules) -> "PasswordSecurityRulesType":
+        return cls(
+            two_factor_enabled=rules.two_factor_enabled,
+            enrollment_grace_period_hours=rules.enrollment_grace_period_hours,
+            min_password_length=rules.min_password_length,
+            audit_retention_days=rules.audit_retention_days,
+            updated_at=rules.updated_at,
+            model=rules,
+        )
+
+    @strawberry.field
+    async def updated_by(self, info: Info) -> UserType | None:
+        if self.model.updated_by_id is None:
+            return None
+        user = await info.context.loaders.user.load(self.model.updated_by_id)
+        return UserType.from_model(user) if user else None
+
+
+@strawberry.input
+class PasswordSecurityRulesInput:
+    enrollment_grace_period_hours: int | None = None
+    min_password_length: int | None = None
+    audit_retention_days: int | None = None

@@ -1,0 +1,57 @@
+"""Recovery codes: 10 per set, 80 bits each, stored as SHA-256 hashes, used once."""
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from gql_portal.two_factor.models import RecoveryCode
+
+CODES_PER_SET = 10
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud and typed by hand
+GROUPS, GROUP_LENGTH = 4, 4  # 16 symbols of 31: 79 bits
+_WELL_FORMED = re.compile(rf"[{ALPHABET}]{{{GROUPS * GROUP_LENGTH}}}")
+
+
+def new_code() -> str:
+    symbols = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
+    return "-".join(symbols[i : i + GROUP_LENGTH] for i in range(0, len(symbols), GROUP_LENGTH))
+
+
+def normalize(code: str) -> str | None:
+    """Hyphens, spaces and case are forgiven; anything else is malformed (None)."""
+    if len(code) > 64:
+        return None
+    compact = code.replace("-", "").replace(" ", "").lower()
+    return compact if _WELL_FORMED.fullmatch(compact) else None
+
+
+def hash_code(normalized: str) -> str:
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+async def replace_codes(user_id: int, now: datetime, connection: BaseDBAsyncClient) -> list[str]:
+    codes = [new_code() for _ in range(CODES_PER_SET)]
+    await RecoveryCode.filter(user_id=user_id).using_db(connection).delete()
+    await RecoveryCode.bulk_create(
+        [
+            RecoveryCode(user_id=user_id, code_hash=hash_code(normalize(code) or ""), created_at=now)
+            for code in codes
+        ],
+        using_db=connection,
+    )
+    return codes
+
+
+async def use_code(user_id: int, normalized: str, now: datetime, connection: BaseDBAsyncClient) -> bool:
+    """Atomic: of two concurrent uses of one code, exactly one updates the row."""
+    used = await RecoveryCode.filter(
+        user_id=user_id, code_hash=hash_code(normalized), used_at=None
+    ).using_db(connection).update(used_at=now)
+    return used == 1
+
+
+async def remaining(user_id: int, connection: BaseDBAsyncClient | None = None) -> int:
+    return await RecoveryCode.filter(user_id=user_id, used_at=None).using_db(connection).count()

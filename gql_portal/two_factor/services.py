@@ -1,0 +1,292 @@
+"""A user's own second factor: enrollment, verification, recovery codes."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from gql_portal.accounts.services import LoginResult
+from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
+from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.clock import utcnow
+from gql_portal.crypto import decrypt_secret, encrypt_secret
+from gql_portal.errors import (
+    BadUserInputError,
+    InvalidCodeError,
+    TooManyAttemptsError,
+    TwoFactorNotAvailableError,
+    UnauthenticatedError,
+)
+from gql_portal.settings import get_settings
+from gql_portal.two_factor import recovery, totp
+from gql_portal.two_factor.gate import LoginStatus, TwoFactorState, two_factor_state
+from gql_portal.two_factor.models import TotpAuthenticator, TotpEnrollment
+from gql_portal.two_factor.throttle import Attempt, begin_attempt, clear_attempts, retry_after_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    secret: str
+    otpauth_uri: str
+    qr_code_svg: str
+    qr_code_png: str
+    expires_at: datetime
+
+
+def require_code(code: str) -> str:
+    if not totp.is_well_formed_code(code):
+        raise BadUserInputError("A code is exactly 6 digits", field="code")
+    return code
+
+
+async def begin_enrollment(*, viewer: Viewer, meta: RequestMeta) -> Enrollment:
+    user = viewer.user
+    if viewer.enrolled:
+        raise BadUserInputError(
+            "An authenticator is already enrolled; an administrator can reset it"
+        )
+    may_enroll = viewer.session.issued_pending or (
+        two_factor_state(viewer.rules, user, enrolled=False) is TwoFactorState.PENDING_ENROLLMENT
+    )
+    if not may_enroll:
+        raise TwoFactorNotAvailableError()
+    settings = get_settings()
+    now = utcnow()
+    secret = totp.new_secret()
+    expires_at = now + timedelta(minutes=settings.enrollment_ttl_minutes)
+    async with in_transaction() as connection:
+        await TotpEnrollment.filter(user_id=user.id).using_db(connection).delete()
+        await TotpEnrollment.create(
+            user_id=user.id,
+            secret_encrypted=encrypt_secret(secret),
+            created_at=now,
+            expires_at=expires_at,
+            using_db=connection,
+        )
+        await record_audit_event(
+            action=AuditAction.TOTP_ENROLLMENT_STARTED,
+            meta=meta,
+            actor=user,
+            target=user,
+            using_db=connection,
+        )
+    uri = totp.provisioning_uri(secret, account=user.email, issuer=settings.totp_issuer)
+    return Enrollment(
+        secret=secret,
+        otpauth_uri=uri,
+        qr_code_svg=totp.qr_code_svg_data_uri(uri),
+        qr_code_png=totp.qr_code_png_data_uri(uri),
+        expires_at=expires_at,
+    )
+
+
+Check = Callable[[Attempt, datetime, BaseDBAsyncClient], Awaitable[bool]]
+Succeed = Callable[[Attempt, datetime, BaseDBAsyncClient], Awaitable[None]]
+
+
+async def _code_attempt(
+    *, viewer: Viewer, operation: str, meta: RequestMeta, check: Check, succeed: Succeed
+) -> None:
+    """Count, check and record one code attempt in one transaction; raise after commit."""
+    user = viewer.user
+    now = utcnow()
+    async with in_transaction() as connection:
+        attempt = await begin_attempt(user.id, now, connection)
+        if attempt.refused:
+            accepted = False
+        else:
+            accepted = await check(attempt, now, connection)
+            if accepted:
+                await clear_attempts(user.id, connection)
+                await succeed(attempt, now, connection)
+            else:
+                await record_audit_event(
+                    action=AuditAction.TOTP_VERIFICATION_FAILED,
+                    outcome=AuditOutcome.FAILURE,
+                    meta=meta,
+                    actor=user,
+                    target=user,
+                    details={"operation": operation, "consecutiveFailures": attempt.failures},
+                    using_db=connection,
+                )
+                if attempt.locks_on_failure and attempt.failures >= 5:
+                    await record_audit_event(
+                        action=AuditAction.TOTP_LOCKED_OUT,
+                        outcome=AuditOutcome.FAILURE,
+                        meta=meta,
+                        actor=user,
+                        target=user,
+                        details={
+                            "consecutiveFailures": attempt.failures,
+                            "lockedUntil": attempt.locked_until.isoformat()
+                            if attempt.locked_until
+                            else None,
+                        },
+                        using_db=connection,
+                    )
+    if attempt.refused_until is not None:
+        raise TooManyAttemptsError(retry_after_seconds(attempt.refused_until, now))
+    if not accepted:
+        raise InvalidCodeError()
+
+
+async def _exchange_session(
+    viewer: Viewer, meta: RequestMeta, connection: BaseDBAsyncClient
+) -> LoginResult:
+    """The presented token dies and a new AUTHENTICATED one is issued, in one transaction."""
+    if not await revoke_session(viewer.session.id, using_db=connection):
+        raise UnauthenticatedError("This token was already exchanged")
+    issued = await issue_session(
+        user=viewer.user, meta=meta, pending=False, second_factor=True, using_db=connection
+    )
+    return LoginResult(
+        status=LoginStatus.AUTHENTICATED, issued=issued, user=viewer.user, enrollment_deadline=None
+    )
+
+
+async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginResult:
+    require_code(code)
+    user = viewer.user
+    if viewer.enrolled:
+        raise BadUserInputError("An authenticator is already enrolled")
+    enrollment = await TotpEnrollment.get_or_none(user_id=user.id)
+    if enrollment is None or enrollment.expires_at <= utcnow():
+        raise BadUserInputError("No enrollment in progress: call beginTotpEnrollment first")
+    outcome: dict[str, LoginResult | list[str]] = {}
+
+    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+        current = await TotpEnrollment.get_or_none(id=enrollment.id, using_db=connection)
+        if current is None or current.expires_at <= now:
+            return False
+        step = totp.matching_step(decrypt_secret(current.secret_encrypted), code, now)
+        if step is None:
+            return False
+        # Confirming uses the code: its step is the replay guard's first value.
+        await TotpAuthenticator.create(
+            user_id=user.id,
+            secret_encrypted=current.secret_encrypted,
+            confirmed_at=now,
+            last_used_step=step,
+            using_db=connection,
+        )
+        await current.delete(using_db=connection)
+        return True
+
+    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+        outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
+        outcome["login"] = await _exchange_session(viewer, meta, connection)
+        await record_audit_event(
+            action=AuditAction.TOTP_ENROLLED, meta=meta, actor=user, target=user,
+            using_db=connection,
+        )
+
+    await _code_attempt(
+        viewer=viewer, operation="confirmTotpEnrollment", meta=meta, check=check, succeed=succeed
+    )
+    login = outcome["login"]
+    assert isinstance(login, LoginResult)
+    codes = outcome["codes"]
+    assert isinstance(codes, list)
+    return LoginResult(
+        status=login.status,
+        issued=login.issued,
+        user=login.user,
+        enrollment_deadline=None,
+        recovery_codes=codes,
+    )
+
+
+async def _check_totp(user_id: int, code: str, now: datetime, connection: BaseDBAsyncClient) -> bool:
+    authenticator = await TotpAuthenticator.get_or_none(user_id=user_id, using_db=connection)
+    if authenticator is None:
+        return False
+    step = totp.matching_step(decrypt_secret(authenticator.secret_encrypted), code, now)
+    if step is None:
+        return False
+    # The replay guard: one conditional UPDATE; 0 rows means this step (or a later one)
+    # was already used, which counts as a wrong code.
+    advanced = await TotpAuthenticator.filter(
+        id=authenticator.id, last_used_step__lt=step
+    ).using_db(connection).update(last_used_step=step)
+    return advanced == 1
+
+
+def _require_code_step(viewer: Viewer) -> None:
+    if viewer.status is LoginStatus.ENROLLMENT_REQUIRED:
+        raise BadUserInputError("No authenticator is enrolled yet: enroll first")
+    if viewer.status is not LoginStatus.TOTP_REQUIRED:
+        raise BadUserInputError("This session has already passed two-factor authentication")
+
+
+async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginResult:
+    require_code(code)
+    _require_code_step(viewer)
+    user = viewer.user
+    outcome: list[LoginResult] = []
+
+    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+        return await _check_totp(user.id, code, now, connection)
+
+    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+        outcome.append(await _exchange_session(viewer, meta, connection))
+        await record_audit_event(
+            action=AuditAction.TOTP_VERIFIED, meta=meta, actor=user, target=user,
+            using_db=connection,
+        )
+
+    await _code_attempt(viewer=viewer, operation="verifyTotp", meta=meta, check=check, succeed=succeed)
+    return outcome[0]
+
+
+async def verify_recovery_code(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginResult:
+    normalized = recovery.normalize(code)
+    if normalized is None:
+        raise BadUserInputError("A recovery code looks like abcd-efgh-jkmn-pqrs", field="code")
+    _require_code_step(viewer)
+    user = viewer.user
+    outcome: list[LoginResult] = []
+
+    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+        return await recovery.use_code(user.id, normalized, now, connection)
+
+    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+        outcome.append(await _exchange_session(viewer, meta, connection))
+        await record_audit_event(
+            action=AuditAction.RECOVERY_CODE_USED,
+            meta=meta,
+            actor=user,
+            target=user,
+            details={"remaining": await recovery.remaining(user.id, connection)},
+            using_db=connection,
+        )
+
+    await _code_attempt(
+        viewer=viewer, operation="verifyRecoveryCode", meta=meta, check=check, succeed=succeed
+    )
+    return outcome[0]
+
+
+async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestMeta) -> list[str]:
+    require_code(code)
+    if not viewer.enrolled:
+        raise BadUserInputError("No authenticator is enrolled")
+    user = viewer.user
+    codes: list[str] = []
+
+    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+        return await _check_totp(user.id, code, now, connection)
+
+    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+        codes.extend(await recovery.replace_codes(user.id, now, connection))
+        await record_audit_event(
+            action=AuditAction.RECOVERY_CODES_REGENERATED, meta=meta, actor=user, target=user,
+            using_db=connection,
+        )
+
+    await _code_attempt(
+        viewer=viewer, operation="regenerateRecoveryCodes", meta=meta, check=check, succeed=succeed
+    )
+    return codes

@@ -1,0 +1,88 @@
+from datetime import datetime
+
+import strawberry
+
+from gql_portal.accounts.authorization import READERS
+from gql_portal.accounts.models import Domain, User
+from gql_portal.api.context import Info
+from gql_portal.api.permissions import current_viewer
+from gql_portal.clock import utcnow
+from gql_portal.errors import ForbiddenError
+from gql_portal.two_factor.gate import TwoFactorState, enrollment_deadline_shown, two_factor_state
+from gql_portal.two_factor.stats import TwoFactorCounts, count_two_factor
+from gql_portal.two_factor.throttle import HARD_LOCK_AFTER, is_locked
+
+TwoFactorStateEnum = strawberry.enum(TwoFactorState, name="TwoFactorState")
+
+
+@strawberry.type(name="UserTwoFactor")
+class UserTwoFactorType:
+    state: TwoFactorStateEnum
+    available: bool = strawberry.field(description="The domain's 2FA switch is on.")
+    enabled: bool
+    enrolled: bool
+    enrolled_at: datetime | None
+    enrollment_deadline: datetime | None
+    locked_until: datetime | None = strawberry.field(
+        description="Set while the code step is locked; far in the future for a hard lock."
+    )
+    locked_permanently: bool = strawberry.field(
+        description="After 100 consecutive failures only an administrator's reset unlocks."
+    )
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def recovery_codes_remaining(self, info: Info) -> int:
+        return await info.context.loaders.recovery_codes_remaining.load(self.user_id)
+
+    @classmethod
+    async def load(cls, info: Info, user: User) -> "UserTwoFactorType":
+        rules = await info.context.loaders.rules.load(user.domain_id)
+        authenticator = await info.context.loaders.authenticator.load(user.id)
+        assert rules is not None
+        now = utcnow()
+        enrolled = authenticator is not None
+        locked = is_locked(user, now)
+        return cls(
+            state=two_factor_state(rules, user, enrolled),
+            available=rules.two_factor_enabled,
+            enabled=user.two_factor_enabled,
+            enrolled=enrolled,
+            enrolled_at=authenticator.confirmed_at if authenticator else None,
+            enrollment_deadline=enrollment_deadline_shown(rules, user, enrolled, now),
+            locked_until=user.code_locked_until if locked else None,
+            locked_permanently=locked and user.code_failures >= HARD_LOCK_AFTER,
+            user_id=user.id,
+        )
+
+
+@strawberry.type(name="TwoFactorStats")
+class TwoFactorStatsType:
+    users: int
+    enabled: int
+    enrolled: int
+    pending_enrollment: int
+    locked_out: int
+
+    @classmethod
+    async def load(cls, info: Info, domain: Domain) -> "TwoFactorStatsType":
+        viewer = current_viewer(info)
+        if viewer.user.domain_id != domain.id or not viewer.user.has_any_role(*READERS):
+            raise ForbiddenError()
+        counts: TwoFactorCounts = await count_two_factor(domain.id, utcnow())
+        return cls(
+            users=counts.users,
+            enabled=counts.enabled,
+            enrolled=counts.enrolled,
+            pending_enrollment=counts.enabled - counts.enrolled,
+            locked_out=counts.locked_out,
+        )
+
+
+@strawberry.type(name="TotpEnrollment")
+class TotpEnrollmentType:
+    secret: str = strawberry.field(description="Base32, for manual entry.")
+    otpauth_uri: str
+    qr_code_svg: str = strawberry.field(description="data: URI of a QR code of otpauthUri.")
+    qr_code_png: str = strawberry.field(description="data: URI of a QR code of otpauthUri.")
+    expires_at: datetime

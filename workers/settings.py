@@ -1,0 +1,36 @@
+"""The arq worker: ``gql-portal worker`` runs ``WorkerSettings``."""
+
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from gql_portal.db import close_db, init_db
+from gql_portal.settings import get_settings
+
+
+async def health(ctx: dict[str, Any]) -> str:
+    return "ok"
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await init_db(get_settings())
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await close_db()
+
+
+def redis_settings() -> RedisSettings:
+    url = get_settings().redis_url
+    if url is None:
+        raise RuntimeError("GQL_PORTAL_REDIS_URL is not set: the worker needs Redis")
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = [health]
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = "gql_portal"
+    max_tries = 5
+    health_check_interval = 10
