@@ -16,6 +16,10 @@ Handler = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gql_portal.crypto import load_keys
+
+    load_keys(get_settings())  # one line for a missing production key, not a traceback
+
     uvicorn.run(
         "gql_portal.asgi:app",
         host=args.host,
@@ -110,6 +114,17 @@ def _demo(args: argparse.Namespace) -> int:
     return _run_db(work)
 
 
+def _rotate_keys(args: argparse.Namespace) -> int:
+    from gql_portal.two_factor.rotation import rotate_encryption_keys
+
+    async def work() -> int:
+        rotated = await rotate_encryption_keys()
+        print(f"re-encrypted {rotated} secrets with the first key of GQL_PORTAL_ENCRYPTION_KEYS")
+        return 0
+
+    return _run_db(work)
+
+
 def _export_schema(args: argparse.Namespace) -> int:
     from gql_portal.api.schema import schema_sdl
 
@@ -140,9 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--check", action="store_true", help="exit 0 if a worker is healthy")
     worker.set_defaults(handler=_worker)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        handler=_migrate
-    )
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
 
     domain = commands.add_parser("create-domain", help="create a domain (tenant)")
     domain.add_argument("name")
@@ -159,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="seed the demo domain and print its credentials")
     demo.add_argument("--users", type=int, default=0, help="add N generated users")
     demo.set_defaults(handler=_demo)
+
+    commands.add_parser(
+        "rotate-keys", help="re-encrypt TOTP secrets with the first encryption key"
+    ).set_defaults(handler=_rotate_keys)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
@@ -183,8 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - one line for operators, never a traceback
         print(f"gql-portal: {type(error).__name__}: {error}", file=sys.stderr)
     return 1
-
-
 
 
 if __name__ == "__main__":

@@ -67,8 +67,15 @@ def decrypt_secret(ciphertext: str) -> str:
     try:
         return _cipher().decrypt(ciphertext.encode()).decode()
     except InvalidToken:
-        raise EncryptionKeyError("A stored secret cannot be decrypted with the configured keys") from None
+        raise EncryptionKeyError(
+            "A stored secret cannot be decrypted with the configured keys"
+        ) from None
 
 
 def reset_cipher() -> None:
     _cipher.cache_clear()
+
+
+def rotate_secret(ciphertext: str) -> str:
+    """Re-encrypt with the first key (MultiFernet.rotate keeps the original timestamp)."""
+    return _cipher().rotate(ciphertext.encode()).decode()

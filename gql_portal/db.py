@@ -60,7 +60,8 @@ async def migrate(settings: Settings) -> None:
 
 
 def db_client() -> BaseDBAsyncClient:
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 def dialect() -> str:

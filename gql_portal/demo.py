@@ -46,15 +46,19 @@ async def _ensure_user(domain: Domain, name: str, display: str, roles: list[Role
 async def _seed_states(users: dict[str, User]) -> None:
     now = utcnow()
     async with in_transaction() as connection:
-        await User.filter(id__in=[users["bob"].id, users["carol"].id]).using_db(connection).update(
-            two_factor_enabled=True, two_factor_enabled_at=now, enrollment_deadline=None
+        await (
+            User.filter(id__in=[users["bob"].id, users["carol"].id])
+            .using_db(connection)
+            .update(two_factor_enabled=True, two_factor_enabled_at=now, enrollment_deadline=None)
         )
-        await User.filter(id=users["dave"].id, two_factor_enabled=False).using_db(
-            connection
-        ).update(
-            two_factor_enabled=True,
-            two_factor_enabled_at=now,
-            enrollment_deadline=now + timedelta(hours=72),
+        await (
+            User.filter(id=users["dave"].id, two_factor_enabled=False)
+            .using_db(connection)
+            .update(
+                two_factor_enabled=True,
+                two_factor_enabled_at=now,
+                enrollment_deadline=now + timedelta(hours=72),
+            )
         )
         if not await TotpAuthenticator.exists(user_id=users["carol"].id):
             await TotpAuthenticator.create(
@@ -98,12 +102,15 @@ async def _add_generated_users(domain: Domain, count: int) -> int:
 async def seed_demo(*, extra_users: int = 0, out: Callable[[str], None] = print) -> Domain:
     domain = await _ensure_domain()
     await PasswordSecurityRules.filter(domain_id=domain.id).update(two_factor_enabled=True)
-    users = {name: await _ensure_user(domain, name, display, roles) for name, display, roles, _ in ACCOUNTS}
+    users = {
+        name: await _ensure_user(domain, name, display, roles)
+        for name, display, roles, _ in ACCOUNTS
+    }
     await _seed_states(users)
     added = await _add_generated_users(domain, extra_users)
     out(f"Demo domain {DEMO_DOMAIN}: 2FA switch ON. Every password: {DEMO_PASSWORD}")
     for name, _, _, role in ACCOUNTS:
-        out(f"  {name}@{DEMO_DOMAIN:<16} {role}")
+        out(f"  {name + '@' + DEMO_DOMAIN:<24} {role}")
     out(f"  carol's TOTP secret (add it to an authenticator app): {DEMO_ENROLLED_SECRET}")
     if extra_users:
         out(f"  generated users: {extra_users} wanted, {added} added (user-NNNNNN@{DEMO_DOMAIN})")

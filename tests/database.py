@@ -16,6 +16,8 @@ from gql_portal.settings import get_settings
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # a fixture type, not a test class
+
     url: str
 
     @property
@@ -47,8 +49,11 @@ class TestDatabase:
     async def _admin(self, statement: str) -> None:
         parsed = urlparse(self.url)
         conn = await asyncpg.connect(
-            host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
-            password=parsed.password, database="postgres",
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            user=parsed.username or "postgres",
+            password=parsed.password,
+            database="postgres",
         )
         try:
             await conn.execute(statement)
@@ -64,7 +69,9 @@ class TestDatabase:
         else:
             script = "".join(f'DELETE FROM "{table}";' for table in tables)
             await connection.execute_script(
-                "PRAGMA foreign_keys=OFF;" + script + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
+                "PRAGMA foreign_keys=OFF;"
+                + script
+                + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
             )
 
 

@@ -48,9 +48,7 @@ async def hash_password(password: str) -> str:
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
     """Costs one hash whether or not ``stored_hash`` exists, so timing tells nothing."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool(), _verify, stored_hash, password
-    )
+    return await asyncio.get_running_loop().run_in_executor(_pool(), _verify, stored_hash, password)
 
 
 def reset_password_caches() -> None:

@@ -5,14 +5,13 @@ from gql_portal.accounts.models import Role
 from gql_portal.accounts.types import (
     DomainType,
     PageInfo,
-    RoleEnum,
     UserConnection,
     UserEdge,
     UserType,
 )
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import FullyAuthenticated, current_viewer
-from gql_portal.two_factor.types import TwoFactorStateEnum
+from gql_portal.two_factor.gate import TwoFactorState
 
 
 @strawberry.input
@@ -20,10 +19,10 @@ class UserFilter:
     search: str | None = strawberry.field(
         default=None, description="Part of the email or display name."
     )
-    roles: list[RoleEnum] | None = strawberry.field(
+    roles: list[Role] | None = strawberry.field(
         default=None, description="Users holding any of these roles."
     )
-    two_factor_state: TwoFactorStateEnum | None = None
+    two_factor_state: TwoFactorState | None = None
 
 
 @strawberry.type
@@ -56,7 +55,7 @@ class AccountQueries:
         viewer = current_viewer(info)
         query = directory.UserQuery(
             search=filter.search if filter else None,
-            roles=[Role(role) for role in filter.roles] if filter and filter.roles else None,
+            roles=list(filter.roles) if filter and filter.roles else None,
             two_factor_state=filter.two_factor_state if filter else None,
         )
         page = await directory.list_users(
@@ -85,5 +84,3 @@ class AccountQueries:
         viewer = current_viewer(info)
         user = await directory.get_user(actor=viewer.user, user_id=str(id), meta=info.context.meta)
         return UserType.from_model(user)
-
-

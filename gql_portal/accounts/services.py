@@ -94,11 +94,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
         )
         raise
     candidates = await User.filter(email_normalized=key).order_by("id")
-    user = None
-    for candidate in candidates or [None]:
-        if await verify_password(candidate.password_hash if candidate else None, password):
-            user = candidate
-            break
+    user = await _check_password(candidates, password)
     if user is None:
         await record_audit_event(
             action=AuditAction.LOGIN_FAILED,
@@ -113,8 +109,24 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
     return await _start_session(user=user, meta=meta)
 
 
+async def _check_password(candidates: list[User], password: str) -> User | None:
+    """The same email may exist in several domains: the password picks the account.
+
+    An unknown email still costs one hash, so timing does not tell whether it exists.
+    """
+    if not candidates:
+        await verify_password(None, password)
+        return None
+    for candidate in candidates:
+        if await verify_password(candidate.password_hash, password):
+            return candidate
+    return None
+
+
 async def _domain_of_email(key: str) -> int | None:
-    domain_ids = await User.filter(email_normalized=key).values_list("domain_id", flat=True)
+    domain_ids: list[int] = await User.filter(email_normalized=key).values_list(
+        "domain_id", flat=True
+    )  # type: ignore[assignment]
     return domain_ids[0] if len(domain_ids) == 1 else None
 
 

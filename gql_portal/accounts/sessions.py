@@ -83,11 +83,7 @@ def session_expiry(session: Session) -> datetime:
 async def resolve_viewer(token: str) -> Viewer:
     """The session behind a bearer token; anything not live is UNAUTHENTICATED."""
     now = utcnow()
-    session = (
-        await Session.filter(token_hash=hash_token(token))
-        .select_related("user")
-        .first()
-    )
+    session = await Session.filter(token_hash=hash_token(token)).select_related("user").first()
     if session is None or session.revoked_at is not None or session_expiry(session) <= now:
         raise UnauthenticatedError("Invalid, expired or revoked token")
     user = session.user
@@ -98,16 +94,22 @@ async def resolve_viewer(token: str) -> Viewer:
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now
     status = session_status(session, rules, user, enrolled, now)
-    return Viewer(session=session, user=user, rules=rules, enrolled=enrolled, status=status, now=now)
+    return Viewer(
+        session=session, user=user, rules=rules, enrolled=enrolled, status=status, now=now
+    )
 
 
 async def revoke_session(session_id: int, using_db: BaseDBAsyncClient | None = None) -> int:
-    return await Session.filter(id=session_id, revoked_at=None).using_db(using_db).update(
-        revoked_at=utcnow()
+    return (
+        await Session.filter(id=session_id, revoked_at=None)
+        .using_db(using_db)
+        .update(revoked_at=utcnow())
     )
 
 
 async def revoke_user_sessions(user_id: int, using_db: BaseDBAsyncClient | None = None) -> int:
-    return await Session.filter(user_id=user_id, revoked_at=None).using_db(using_db).update(
-        revoked_at=utcnow()
+    return (
+        await Session.filter(user_id=user_id, revoked_at=None)
+        .using_db(using_db)
+        .update(revoked_at=utcnow())
     )

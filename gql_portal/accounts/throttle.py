@@ -38,12 +38,14 @@ async def count_login_attempt(email_normalized: str) -> None:
         else:
             retry_after = 0
             failures = 1 if row.locked_until is not None else row.failures + 1
-            await LoginThrottle.filter(email_normalized=email_normalized).using_db(
-                connection
-            ).update(
-                failures=failures,
-                locked_until=now + LOCK_DURATION if failures >= LOCK_AFTER_FAILURES else None,
-                updated_at=now,
+            await (
+                LoginThrottle.filter(email_normalized=email_normalized)
+                .using_db(connection)
+                .update(
+                    failures=failures,
+                    locked_until=now + LOCK_DURATION if failures >= LOCK_AFTER_FAILURES else None,
+                    updated_at=now,
+                )
             )
     if retry_after:
         raise TooManyAttemptsError(retry_after)

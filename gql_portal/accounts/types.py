@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User
+from gql_portal.accounts.models import Domain, Role, User
 from gql_portal.api.context import Info
 from gql_portal.two_factor.gate import LoginStatus
 
@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from gql_portal.rules.types import PasswordSecurityRulesType
     from gql_portal.two_factor.types import TwoFactorStatsType, UserTwoFactorType
 
-RoleEnum = strawberry.enum(Role, name="Role", description="A user may hold several roles.")
-LoginStatusEnum = strawberry.enum(LoginStatus, name="LoginStatus")
+strawberry.enum(Role, name="Role", description="A user may hold several roles.")
+strawberry.enum(LoginStatus, name="LoginStatus")
 
 
 @strawberry.type(name="User")
@@ -20,7 +20,7 @@ class UserType:
     id: strawberry.ID
     email: str
     display_name: str
-    roles: list[RoleEnum]
+    roles: list[Role]
     created_at: datetime
     last_login_at: datetime | None
     model: strawberry.Private[User]
@@ -101,11 +101,9 @@ class UserConnection:
 
 @strawberry.type
 class LoginPayload:
-    status: LoginStatusEnum
+    status: LoginStatus
     token: str
     expires_at: datetime
     user: UserType
     enrollment_deadline: datetime | None
     recovery_codes: list[str] | None = None
-
-

@@ -32,10 +32,6 @@ def decode_cursor(cursor: str | None, kind: str, arity: int) -> list[Any] | None
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error):
         raise BadUserInputError("Malformed cursor", field="after") from None
-    if (
-        not isinstance(decoded, list)
-        or len(decoded) != arity + 1
-        or decoded[0] != kind
-    ):
+    if not isinstance(decoded, list) or len(decoded) != arity + 1 or decoded[0] != kind:
         raise BadUserInputError("Malformed cursor", field="after")
     return decoded[1:]

@@ -57,10 +57,12 @@ async def set_domain_two_factor(
     allowed = SECURITY_ADMINS if enabled else DOMAIN_ADMINS
     await require_role(actor, allowed, operation="setDomainTwoFactor", meta=meta)
     async with in_transaction() as connection:
-        changed = await PasswordSecurityRules.filter(
-            domain_id=actor.domain_id, two_factor_enabled=not enabled
-        ).using_db(connection).update(
-            two_factor_enabled=enabled, updated_at=utcnow(), updated_by_id=actor.id
+        changed = (
+            await PasswordSecurityRules.filter(
+                domain_id=actor.domain_id, two_factor_enabled=not enabled
+            )
+            .using_db(connection)
+            .update(two_factor_enabled=enabled, updated_at=utcnow(), updated_by_id=actor.id)
         )
         if changed:
             await record_audit_event(
@@ -80,15 +82,26 @@ async def update_password_rules(
     await require_role(actor, SECURITY_ADMINS, operation="updatePasswordSecurityRules", meta=meta)
     values = _validate(change)
     async with in_transaction() as connection:
-        rules = await PasswordSecurityRules.filter(domain_id=actor.domain_id).select_for_update().using_db(connection).get()
+        rules = (
+            await PasswordSecurityRules.filter(domain_id=actor.domain_id)
+            .select_for_update()
+            .using_db(connection)
+            .get()
+        )
         changes = {
             key: {"from": getattr(rules, key), "to": value}
             for key, value in values.items()
             if getattr(rules, key) != value
         }
         if changes:
-            await PasswordSecurityRules.filter(id=rules.id).using_db(connection).update(
-                **{key: values[key] for key in changes}, updated_at=utcnow(), updated_by_id=actor.id
+            await (
+                PasswordSecurityRules.filter(id=rules.id)
+                .using_db(connection)
+                .update(
+                    **{key: values[key] for key in changes},
+                    updated_at=utcnow(),
+                    updated_by_id=actor.id,
+                )
             )
             await record_audit_event(
                 action=AuditAction.PASSWORD_RULES_UPDATED,

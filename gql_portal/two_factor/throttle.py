@@ -25,7 +25,7 @@ def lock_for(failures: int, now: datetime) -> datetime | None:
         return HARD_LOCKED_UNTIL
     if failures < FIRST_LOCK_AFTER:
         return None
-    doubled = FIRST_LOCK * (2 ** min(failures - FIRST_LOCK_AFTER, 10))
+    doubled: timedelta = FIRST_LOCK * (2 ** min(failures - FIRST_LOCK_AFTER, 10))
     return now + min(doubled, LONGEST_LOCK)
 
 
@@ -65,13 +65,15 @@ async def begin_attempt(user_id: int, now: datetime, connection: BaseDBAsyncClie
         return Attempt(user, user.code_failures, user.code_locked_until, user.code_locked_until)
     failures = user.code_failures + 1
     locked_until = lock_for(failures, now)
-    await User.filter(id=user_id).using_db(connection).update(
-        code_failures=failures, code_locked_until=locked_until
+    await (
+        User.filter(id=user_id)
+        .using_db(connection)
+        .update(code_failures=failures, code_locked_until=locked_until)
     )
     return Attempt(user, failures, locked_until)
 
 
 async def clear_attempts(user_id: int, connection: BaseDBAsyncClient) -> None:
-    await User.filter(id=user_id).using_db(connection).update(
-        code_failures=0, code_locked_until=None
+    await (
+        User.filter(id=user_id).using_db(connection).update(code_failures=0, code_locked_until=None)
     )

@@ -12,12 +12,12 @@ from gql_portal.two_factor.gate import TwoFactorState, enrollment_deadline_shown
 from gql_portal.two_factor.stats import TwoFactorCounts, count_two_factor
 from gql_portal.two_factor.throttle import HARD_LOCK_AFTER, is_locked
 
-TwoFactorStateEnum = strawberry.enum(TwoFactorState, name="TwoFactorState")
+strawberry.enum(TwoFactorState, name="TwoFactorState")
 
 
 @strawberry.type(name="UserTwoFactor")
 class UserTwoFactorType:
-    state: TwoFactorStateEnum
+    state: TwoFactorState
     available: bool = strawberry.field(description="The domain's 2FA switch is on.")
     enabled: bool
     enrolled: bool

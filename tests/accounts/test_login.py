@@ -8,7 +8,9 @@ ME = "{ me { id email roles twoFactor { state } } }"
 
 async def test_login_then_me_with_the_token(client: GraphQLClient) -> None:
     domain = await make_domain()
-    user = await make_user(domain, "Ann@Example.test".replace("example.test", domain.name), roles=[Role.USER])
+    user = await make_user(
+        domain, "Ann@Example.test".replace("example.test", domain.name), roles=[Role.USER]
+    )
     payload = await client.login(user.email.upper(), PASSWORD)
     assert payload["status"] == "AUTHENTICATED"
     assert payload["token"].startswith("gqlp_")
