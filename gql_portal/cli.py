@@ -6,7 +6,6 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from gql_portal.settings import get_settings
 
@@ -137,6 +136,41 @@ def _export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bulk_enable(args: argparse.Namespace) -> int:
+    from gql_portal.accounts.models import Role
+    from gql_portal.bulk.command import bulk_enable
+
+    try:
+        roles = [Role(role) for role in args.role] if args.role else None
+    except ValueError:
+        raise CommandError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
+    return _run_db(
+        lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run)
+    )
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from gql_portal.audit.command import seal_domain, verify_domain
+
+    async def work() -> int:
+        if args.audit_command == "seal":
+            print(f"sealed {await seal_domain(args.domain)} events of {args.domain}")
+            return 0
+        report = await verify_domain(args.domain)
+        if not report.intact:
+            raise CommandError(
+                f"audit chain of {args.domain} is broken: {report.problem} "
+                f"({report.verified} events verified before it)"
+            )
+        print(
+            f"audit chain of {args.domain} is intact: {report.verified} sealed events "
+            f"verified, {report.unsealed} not sealed yet"
+        )
+        return 0
+
+    return _run_db(work)
+
+
 class CommandError(Exception):
     pass
 
@@ -177,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-keys", help="re-encrypt TOTP secrets with the first encryption key"
     ).set_defaults(handler=_rotate_keys)
 
+    bulk = commands.add_parser(
+        "bulk-enable", help="enable 2FA for the users of a domain, with a progress bar"
+    )
+    bulk.add_argument("--domain", required=True)
+    bulk.add_argument("--role", action="append", help="only users with this role; repeatable")
+    bulk.add_argument("--dry-run", action="store_true", help="count the users, change nothing")
+    bulk.set_defaults(handler=_bulk_enable)
+
+    audit = commands.add_parser("audit", help="check the audit log's hash chain")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    for name, text in (
+        ("verify", "recompute a domain's chain; exit 1 at the first altered or removed event"),
+        ("seal", "seal a domain's unsealed events now"),
+    ):
+        sub = audit_commands.add_parser(name, help=text)
+        sub.add_argument("--domain", required=True, help="the domain's name")
+        sub.set_defaults(handler=_audit)
+
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
     export.set_defaults(handler=_export_schema)
@@ -197,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gql-portal: {error.message}", file=sys.stderr)
     except KeyboardInterrupt:
         print("gql-portal: interrupted", file=sys.stderr)
-    except Exception as error:  # noqa: BLE001 - one line for operators, never a traceback
+    except Exception as error:
         print(f"gql-portal: {type(error).__name__}: {error}", file=sys.stderr)
     return 1
 

@@ -1,8 +1,21 @@
+"""JSON log lines, each with the id of the request that caused it."""
+
 import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from gql_portal.settings import get_settings
+
+# Set by RequestIdMiddleware for the life of one request; tasks started inside inherit it.
+REQUEST_ID: ContextVar[str | None] = ContextVar("gql_portal_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = REQUEST_ID.get()
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -12,15 +25,26 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
+
+
+def json_handler(stream: Any = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    return handler
 
 
 def configure_logging() -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [json_handler()]
     root.setLevel(get_settings().log_level.upper())
+    # uvicorn's own loggers keep their handlers otherwise: make every line JSON.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True

@@ -27,12 +27,18 @@ class Settings(BaseSettings):
     password_hash_threads: int = Field(default=2, ge=1)
 
     trusted_proxies: str = ""
-    bulk_chunk_size: int = Field(default=1000, ge=1, le=50_000)
+    bulk_chunk_size: int = Field(default=1000, ge=1, le=10_000)  # bound parameters per statement
+    # A QUEUED/RUNNING bulk job whose heartbeat is this old has lost its runner: resume it.
+    bulk_stale_seconds: float = Field(default=60, gt=0)
+    # An arq job works this long, then requeues itself (arq's job timeout must stay above it).
+    bulk_slice_seconds: float = Field(default=120, gt=0)
 
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=10)
     max_body_bytes: int = Field(default=100_000, ge=1024)
+    max_field_repeats: int = Field(default=3, ge=1)
+    max_directives: int = Field(default=4, ge=1)
 
     log_level: str = "INFO"
 

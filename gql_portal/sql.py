@@ -1,18 +1,61 @@
 """The few statements the ORM cannot express portably, written once for both dialects."""
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 
+def is_postgres(connection: BaseDBAsyncClient) -> bool:
+    return bool(connection.capabilities.dialect == "postgres")
+
+
 def placeholders(connection: BaseDBAsyncClient, sql: str) -> str:
     """Write SQL with ``?``; PostgreSQL (asyncpg) wants ``$1, $2, ...``."""
-    if connection.capabilities.dialect != "postgres":
+    if not is_postgres(connection):
         return sql
     parts = sql.split("?")
     return "".join(f"{part}${index}" for index, part in enumerate(parts[:-1], 1)) + parts[-1]
 
 
+def db_value(connection: BaseDBAsyncClient, value: Any) -> Any:
+    """Encode a parameter the way Tortoise stores it (SQLite keeps text and integers)."""
+    if is_postgres(connection):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def in_ids(connection: BaseDBAsyncClient, column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """``column IN (...)``: one array parameter on PostgreSQL, so the prepared statement is
+    reused whatever the chunk's size; one parameter per id on SQLite."""
+    if is_postgres(connection):
+        return f"{column} = ANY(?::bigint[])", [ids]
+    return f"{column} IN ({','.join('?' * len(ids))})", list(ids)
+
+
+def json_parameter(connection: BaseDBAsyncClient) -> str:
+    return "CAST(? AS JSONB)" if is_postgres(connection) else "?"
+
+
 async def execute(connection: BaseDBAsyncClient, sql: str, values: list[Any]) -> int:
-    rows, _ = await connection.execute_query(placeholders(connection, sql), values)
-    return rows
+    rows, _ = await connection.execute_query(
+        placeholders(connection, sql), [db_value(connection, value) for value in values]
+    )
+    return int(rows)
+
+
+async def fetch(
+    connection: BaseDBAsyncClient, sql: str, values: list[Any]
+) -> list[dict[str, Any]]:
+    """Rows as dicts, also for ``UPDATE ... RETURNING`` (which ``execute_query`` drops)."""
+    rows = await connection.execute_query_dict(
+        placeholders(connection, sql), [db_value(connection, value) for value in values]
+    )
+    return list(rows)

@@ -1,11 +1,13 @@
 """The arq worker: ``gql-portal worker`` runs ``WorkerSettings``."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 
 from gql_portal.db import close_db, init_db
 from gql_portal.settings import get_settings
+from workers.audit import AUDIT_CRON_JOBS
+from workers.bulk import BULK_CRON_JOBS, BULK_FUNCTIONS
 
 
 async def health(ctx: dict[str, Any]) -> str:
@@ -28,7 +30,8 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [health]
+    functions: ClassVar[list[Any]] = [health, *BULK_FUNCTIONS]
+    cron_jobs: ClassVar[list[Any]] = [*BULK_CRON_JOBS, *AUDIT_CRON_JOBS]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = "gql_portal"

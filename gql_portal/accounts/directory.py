@@ -93,16 +93,17 @@ async def list_users(
 
 
 async def get_user(*, actor: User, user_id: str, meta: RequestMeta) -> User:
-    target_id = parse_id(user_id)
-    if target_id == actor.id:
+    if user_id == str(actor.id):
         return actor
+    # The role is checked before the id is even parsed: a malformed id must not answer
+    # NOT_FOUND to a viewer who may not look anyone up.
     await require_role(actor, READERS, operation="user", meta=meta)
-    return await find_user_in_domain(actor=actor, user_id=target_id)
+    return await find_user_in_domain(actor=actor, user_id=parse_id(user_id))
 
 
 async def find_user_in_domain(*, actor: User, user_id: int) -> User:
     """Another domain's user answers exactly like one that does not exist."""
     user = await User.get_or_none(id=user_id, domain_id=actor.domain_id)
     if user is None:
-        raise NotFoundError("User not found")
+        raise NotFoundError()
     return user

@@ -5,7 +5,7 @@ from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import session_expiry
 from gql_portal.accounts.types import LoginPayload, UserType
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import SignedIn, current_viewer
+from gql_portal.api.permissions import NotPending, SignedIn, current_viewer
 
 
 def login_payload(result: LoginResult) -> LoginPayload:
@@ -22,7 +22,8 @@ def login_payload(result: LoginResult) -> LoginPayload:
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(
-        description="Check a password; the token may be pending until the second factor."
+        permission_classes=[NotPending],
+        description="Check a password; the token may be pending until the second factor.",
     )
     async def login(self, info: Info, email: str, password: str) -> LoginPayload:
         result = await services.login(email=email, password=password, meta=info.context.meta)

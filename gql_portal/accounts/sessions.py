@@ -4,8 +4,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
 
 from gql_portal.accounts.models import PasswordSecurityRules, Session, User
 from gql_portal.audit.services import RequestMeta
@@ -14,6 +17,8 @@ from gql_portal.errors import UnauthenticatedError
 from gql_portal.settings import get_settings
 from gql_portal.two_factor.gate import LoginStatus, session_status
 from gql_portal.two_factor.models import TotpAuthenticator
+
+M = TypeVar("M", bound=Model)
 
 TOKEN_PREFIX = "gqlp_"
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -80,15 +85,47 @@ def session_expiry(session: Session) -> datetime:
     return min(idle, session.expires_at)
 
 
+def _columns(model: type[Model], alias: str) -> str:
+    return ",".join(f'{alias}."{column}" "{alias}.{column}"' for column in model._meta.db_fields)
+
+
+@lru_cache(maxsize=2)
+def _viewer_sql(postgres: bool) -> str:
+    return (
+        f"SELECT {_columns(Session, 's')},{_columns(User, 'u')},"
+        f"{_columns(PasswordSecurityRules, 'r')},"
+        f' EXISTS (SELECT 1 FROM "{TotpAuthenticator._meta.db_table}" a'
+        ' WHERE a."user_id" = u."id") "enrolled"'
+        f' FROM "{Session._meta.db_table}" s'
+        f' JOIN "{User._meta.db_table}" u ON u."id" = s."user_id"'
+        f' JOIN "{PasswordSecurityRules._meta.db_table}" r ON r."domain_id" = u."domain_id"'
+        f' WHERE s."token_hash" = {"$1" if postgres else "?"}'
+    )
+
+
+def _from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
+    prefix = alias + "."
+    return model._init_from_db(**{c: row[prefix + c] for c in model._meta.db_fields})
+
+
 async def resolve_viewer(token: str) -> Viewer:
     """The session behind a bearer token; anything not live is UNAUTHENTICATED."""
     now = utcnow()
-    session = await Session.filter(token_hash=hash_token(token)).select_related("user").first()
-    if session is None or session.revoked_at is not None or session_expiry(session) <= now:
+    # Every request pays for this: one hand-written statement instead of three ORM queries
+    # (building them cost more than running them).
+    client = Session._meta.db
+    rows = await client.execute_query_dict(
+        _viewer_sql(client.capabilities.dialect == "postgres"), [hash_token(token)]
+    )
+    if not rows:
         raise UnauthenticatedError("Invalid, expired or revoked token")
-    user = session.user
-    rules = await PasswordSecurityRules.get(domain_id=user.domain_id)
-    enrolled = await TotpAuthenticator.exists(user_id=user.id)
+    session = _from_row(Session, rows[0], "s")
+    if session.revoked_at is not None or session_expiry(session) <= now:
+        raise UnauthenticatedError("Invalid, expired or revoked token")
+    user = _from_row(User, rows[0], "u")
+    object.__setattr__(session, "_user", user)
+    rules = _from_row(PasswordSecurityRules, rows[0], "r")
+    enrolled = bool(rows[0]["enrolled"])
     if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
         # Coarse on purpose: one write a minute per session, not one per request.
         await Session.filter(id=session.id).update(last_seen_at=now)

@@ -19,6 +19,8 @@ class Context:
     viewer: Viewer | None
     auth_error: UnauthenticatedError | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    # Filled by strawberry from the websocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
 
 
 Info = strawberry.Info[Context, None]

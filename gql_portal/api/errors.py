@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from gql_portal.api.validation import without_suggestion
 from gql_portal.errors import ErrorCode, PortalError
+from gql_portal.logs import REQUEST_ID
 
 log = logging.getLogger("gql_portal.errors")
 MASKED_MESSAGE = "Internal server error"
@@ -15,18 +17,30 @@ MASKED_MESSAGE = "Internal server error"
 def _request_id(extension: SchemaExtension) -> str | None:
     context = extension.execution_context.context
     meta = getattr(context, "meta", None)
-    return getattr(meta, "request_id", None)
+    return getattr(meta, "request_id", None) or REQUEST_ID.get()
 
 
-def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def ensure_codes(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """For errors raised outside the operation hooks (a ParserCache syntax error)."""
+    return [
+        error
+        if "code" in (error.extensions or {})
+        else shape_error(error, REQUEST_ID.get(), hide_suggestions=True)
+        for error in errors
+    ]
+
+
+def shape_error(
+    error: GraphQLError, request_id: str | None, *, hide_suggestions: bool = False
+) -> GraphQLError:
     original = error.original_error
     if isinstance(original, PortalError):
         extensions = {"code": original.code.value, **original.extensions}
         message = original.message
-    elif original is None:
-        # Syntax, validation and variable coercion errors: the client sent a bad document.
+    elif original is None or isinstance(original, GraphQLError):
+        # Syntax, validation and variable coercion errors: the client sent a bad request.
         extensions = {"code": ErrorCode.BAD_USER_INPUT.value}
-        message = error.message
+        message = without_suggestion(error.message) if hide_suggestions else error.message
     else:
         log.error(
             "unexpected error in %s (request %s)",
@@ -48,10 +62,21 @@ def shape_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
+    hide_suggestions = False
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             request_id = _request_id(self)
-            result.errors = [shape_error(error, request_id) for error in errors]
+            result.errors = [
+                shape_error(error, request_id, hide_suggestions=self.hide_suggestions)
+                for error in errors
+            ]
+
+
+class ProductionErrorCodes(ErrorCodes):
+    """No "Did you mean ...?": suggestions would reveal the schema introspection hides."""
+
+    hide_suggestions = True

@@ -39,3 +39,15 @@ class FullyAuthenticated(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         current_viewer(info)
         return True
+
+
+class NotPending(BasePermission):
+    """Open to anyone, except a pending token: it may only finish its second-factor step."""
+
+    message = "Complete two-factor authentication first"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer is not None and not viewer.authenticated:
+            raise TwoFactorRequiredError(status=viewer.status.value)
+        return True

@@ -2,18 +2,33 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gql_portal.accounts.mutations import AccountMutations
 from gql_portal.accounts.queries import AccountQueries
-from gql_portal.api.errors import ErrorCodes
+from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
+from gql_portal.api.validation import validation_rules
+from gql_portal.audit.queries import AuditQueries
+from gql_portal.bulk.mutations import BulkMutations
+from gql_portal.bulk.queries import BulkQueries
+from gql_portal.bulk.subscriptions import BulkSubscriptions
+from gql_portal.http.graphql_metrics import OperationMetrics
 from gql_portal.rules.mutations import RulesMutations
+from gql_portal.settings import Settings, get_settings
 from gql_portal.two_factor.mutations import TwoFactorMutations
 
-Query = merge_types("Query", (AccountQueries,))
-Mutation = merge_types("Mutation", (AccountMutations, TwoFactorMutations, RulesMutations))
+Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, TwoFactorMutations, RulesMutations, BulkMutations)
+)
+Subscription = merge_types("Subscription", (BulkSubscriptions,))
 
 
 class PortalSchema(strawberry.Schema):
@@ -24,13 +39,28 @@ class PortalSchema(strawberry.Schema):
         # (wrong code, forbidden) are answers, not server faults.
         return None
 
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = ensure_codes(result.errors)
+        return result
 
-def build_schema(**options: Any) -> strawberry.Schema:
+
+def build_schema(settings: Settings | None = None, **options: Any) -> strawberry.Schema:
+    settings = settings or get_settings()
+    # Rule classes are built once: ValidationCache keys on them. Extensions are
+    # classes or factories, never shared instances.
+    rules = validation_rules(settings)
     return PortalSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
-            ErrorCodes,
+            # Exit hooks run in reverse: metrics read the errors ErrorCodes has shaped.
+            OperationMetrics,
+            ProductionErrorCodes if settings.is_production else ErrorCodes,
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
         ],

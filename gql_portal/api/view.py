@@ -1,13 +1,29 @@
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.client_ip import client_ip
 from gql_portal.api.context import Context
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import UnauthenticatedError
+from gql_portal.http.limits import send_error
+from gql_portal.http.media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    is_request_error,
+    wants_graphql_response,
+)
 from gql_portal.settings import get_settings
 
 
@@ -46,8 +62,80 @@ async def build_context(
     return context
 
 
+class _SubResponse(Response):
+    graphql_response = False
+
+
 class GraphQLView(GraphQL[Context, None]):
+    """GraphQL over HTTP: JSON POSTs only (no forms: CSRF), no mutation over GET, no batches."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as error:
+            allow = [(b"allow", b"POST")] if error.status_code == 405 else []
+            await send_error(send, error.status_code, error.reason, allow)
+            return
+        await response(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return await build_context(request, response, bearer_token(request))
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # Browsers cannot set headers on a websocket: the token may come in connection_init.
+        token = bearer_token(context.request, context.connection_params)
+        fresh = await build_context(context.request, context.response, token)
+        context.viewer, context.auth_error = fresh.viewer, fresh.auth_error
+        acknowledged: UnsetType = UNSET
+        return acknowledged
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = _SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]
+        del sub_response.headers["content-length"]
+        sub_response.graphql_response = wants_graphql_response(request.headers.get("accept"))
+        return sub_response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type != JSON:
+                # Forms and multipart bodies are what a cross-site page can send unasked.
+                raise HTTPException(415, "POST bodies must be application/json")
+        return await super().parse_http_body(request)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "Only queries may be sent with GET") from error
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept")) and is_request_error(response):
+            # The spec: a request error carries no data entry at all.
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400
+        return response

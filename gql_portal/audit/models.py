@@ -1,4 +1,5 @@
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -48,7 +49,7 @@ class AuditEvent(Model):
     user_agent = fields.CharField(max_length=400, null=True)
     request_id = fields.CharField(max_length=64, null=True)
     job_id = fields.UUIDField(null=True)
-    details = fields.JSONField(null=True)
+    details: dict[str, Any] | None = fields.JSONField(null=True)
     # Tamper evidence: filled in by the sealing job, never by the request that writes the event.
     content_hash = fields.CharField(max_length=64, null=True)
     chain_hash = fields.CharField(max_length=64, null=True)
@@ -60,6 +61,35 @@ class AuditEvent(Model):
             ("domain_id", "action", "occurred_at", "id"),
             ("domain_id", "target_id", "occurred_at", "id"),
             ("domain_id", "actor_id", "occurred_at", "id"),
+            # Sealing, verification and retention walk a domain in id order.
+            ("domain_id", "id"),
         )
         # A bulk job writes one event per user and action, however often it runs.
         unique_together = (("job_id", "action", "target_id"),)
+
+
+class AuditChainState(Model):
+    # How far a domain's hash chain is sealed; sealers advance it with a conditional update.
+
+    # 0 is the chain of events that belong to no domain (e.g. a login for an unknown email).
+    domain_id = fields.IntField(primary_key=True)
+    last_sealed_id = fields.BigIntField(default=0)
+    last_chain_hash = fields.CharField(max_length=64)
+    sealed_count = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "audit_chain_states"
+
+
+class AuditRetentionCheckpoint(Model):
+    # The chain hash of the last sealed event deleted by retention: verify starts from it.
+
+    domain_id = fields.IntField(primary_key=True)
+    last_deleted_id = fields.BigIntField()
+    chain_hash = fields.CharField(max_length=64)
+    deleted_count = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "audit_retention_checkpoints"

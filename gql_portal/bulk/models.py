@@ -1,4 +1,5 @@
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -18,6 +19,12 @@ class BulkJobKind(StrEnum):
     ENABLE_TWO_FACTOR = "ENABLE_TWO_FACTOR"
 
 
+FINAL_STATUSES = frozenset(
+    {BulkJobStatus.SUCCEEDED.value, BulkJobStatus.FAILED.value, BulkJobStatus.CANCELLED.value}
+)
+ACTIVE_STATUSES = (BulkJobStatus.QUEUED.value, BulkJobStatus.RUNNING.value)
+
+
 class BulkJob(Model):
     # The truth about a bulk job: status, counts and the checkpoint it resumes from.
 
@@ -27,7 +34,7 @@ class BulkJob(Model):
     )
     kind = fields.CharField(max_length=40, default=BulkJobKind.ENABLE_TWO_FACTOR.value)
     status = fields.CharField(max_length=16, default=BulkJobStatus.QUEUED.value)
-    user_filter = fields.JSONField(default=dict)
+    user_filter: dict[str, Any] = fields.JSONField(default=dict)
     dry_run = fields.BooleanField(default=False)
     total = fields.IntField(default=0)
     processed = fields.IntField(default=0)
@@ -36,6 +43,8 @@ class BulkJob(Model):
     failed = fields.IntField(default=0)
     checkpoint_user_id = fields.IntField(default=0)
     cancel_requested = fields.BooleanField(default=False)
+    # Written with every checkpoint: a RUNNING job whose heartbeat is old lost its runner.
+    heartbeat_at = fields.DatetimeField(null=True)
     # Equal to domain_id while the job is QUEUED or RUNNING, NULL after: the unique index
     # allows one active job per domain on SQLite and PostgreSQL alike.
     active_domain_id = fields.IntField(null=True, unique=True)
@@ -53,4 +62,14 @@ class BulkJob(Model):
 
     class Meta:
         table = "bulk_jobs"
-        indexes = (("domain_id", "created_at"),)
+        indexes = (("domain_id", "created_at"), ("status", "heartbeat_at"))
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def progress(self) -> float:
+        if self.total <= 0:
+            return 1.0 if self.status == BulkJobStatus.SUCCEEDED.value else 0.0
+        return min(1.0, self.processed / self.total)

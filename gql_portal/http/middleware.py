@@ -2,8 +2,12 @@
 
 import re
 import secrets
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gql_portal import metrics
+from gql_portal.logs import REQUEST_ID
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -11,12 +15,18 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+# Tokens, codes, secrets and QR codes travel in responses: no cache may keep any of them.
+NO_STORE = (b"cache-control", b"no-store")
+# JSON and text need no scripts, styles or frames; only GraphiQL (development) is HTML.
+CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
 class RequestIdMiddleware:
-    """Take a well-formed X-Request-ID or make one; echo it and keep it in scope state."""
+    """Take a well-formed X-Request-ID or make one; echo it, keep it in scope state and logs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,13 +39,73 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
 
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
+        self.app = app
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [h for h in message.get("headers", []) if h[0].lower() != NO_STORE[0]]
                 present = {name.lower() for name, _ in headers}
-                headers.append((b"x-request-id", request_id.encode()))
+                content_type = dict(headers).get(b"content-type", b"")
+                headers.append(NO_STORE)
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if not content_type.startswith(b"text/html") and CSP[0] not in present:
+                    headers.append(CSP)
+                if self.production:
+                    headers.append(HSTS)
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/audit/export"})
+
+
+class MetricsMiddleware:
+    """Requests and latency per route; unknown paths share one label to bound cardinality."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"] if scope["path"] in KNOWN_ROUTES else "other"
+        method = scope["method"] if scope["method"] in ("GET", "POST", "HEAD") else "other"
+        status = 500
+        started = time.perf_counter()
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            metrics.HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()

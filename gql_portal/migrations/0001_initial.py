@@ -12,6 +12,18 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='AuditChainState',
+            fields=[
+                ('domain_id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('last_sealed_id', fields.BigIntField(default=0)),
+                ('last_chain_hash', fields.CharField(max_length=64)),
+                ('sealed_count', fields.BigIntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'audit_chain_states', 'app': 'models', 'pk_attr': 'domain_id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='AuditEvent',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -31,7 +43,19 @@ class Migration(migrations.Migration):
                 ('content_hash', fields.CharField(null=True, max_length=64)),
                 ('chain_hash', fields.CharField(null=True, max_length=64)),
             ],
-            options={'table': 'audit_events', 'app': 'models', 'unique_together': (('job_id', 'action', 'target_id'),), 'indexes': [Index(fields=['domain_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'action', 'occurred_at', 'id']), Index(fields=['domain_id', 'target_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'actor_id', 'occurred_at', 'id'])], 'pk_attr': 'id'},
+            options={'table': 'audit_events', 'app': 'models', 'unique_together': (('job_id', 'action', 'target_id'),), 'indexes': [Index(fields=['domain_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'action', 'occurred_at', 'id']), Index(fields=['domain_id', 'target_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'actor_id', 'occurred_at', 'id']), Index(fields=['domain_id', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='AuditRetentionCheckpoint',
+            fields=[
+                ('domain_id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('last_deleted_id', fields.BigIntField()),
+                ('chain_hash', fields.CharField(max_length=64)),
+                ('deleted_count', fields.BigIntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'audit_retention_checkpoints', 'app': 'models', 'pk_attr': 'domain_id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -92,6 +116,7 @@ class Migration(migrations.Migration):
                 ('failed', fields.IntField(default=0)),
                 ('checkpoint_user_id', fields.IntField(default=0)),
                 ('cancel_requested', fields.BooleanField(default=False)),
+                ('heartbeat_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('active_domain_id', fields.IntField(null=True, unique=True)),
                 ('requested_by', fields.ForeignKeyField('models.User', source_field='requested_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('requested_by_email', fields.CharField(null=True, max_length=320)),
@@ -100,7 +125,7 @@ class Migration(migrations.Migration):
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('error', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'bulk_jobs', 'app': 'models', 'indexes': [Index(fields=['domain_id', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'bulk_jobs', 'app': 'models', 'indexes': [Index(fields=['domain_id', 'created_at']), Index(fields=['status', 'heartbeat_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

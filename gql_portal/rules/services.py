@@ -42,9 +42,10 @@ def _validate(change: RulesChange) -> dict[str, Any]:
             )
         values["min_password_length"] = length
     if (days := change.audit_retention_days) is not None:
-        if not RETENTION_DAYS[0] <= days <= RETENTION_DAYS[1]:
+        if days != 0 and not RETENTION_DAYS[0] <= days <= RETENTION_DAYS[1]:
             raise BadUserInputError(
-                f"auditRetentionDays must be between {RETENTION_DAYS[0]} and {RETENTION_DAYS[1]}",
+                f"auditRetentionDays must be 0 (keep forever) or between {RETENTION_DAYS[0]}"
+                f" and {RETENTION_DAYS[1]}",
                 field="auditRetentionDays",
             )
         values["audit_retention_days"] = days

@@ -14,7 +14,9 @@ class PasswordSecurityRulesType:
         description="0: users must enroll at their next login."
     )
     min_password_length: int
-    audit_retention_days: int
+    audit_retention_days: int = strawberry.field(
+        description="Audit events older than this are deleted; 0 keeps them forever."
+    )
     updated_at: datetime | None
     model: strawberry.Private[PasswordSecurityRules]
 

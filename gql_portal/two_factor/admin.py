@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.authorization import DOMAIN_ADMINS, SECURITY_ADMINS, require_role
@@ -37,9 +38,13 @@ async def enable_user_two_factor(*, actor: User, user_id: str, meta: RequestMeta
     now = utcnow()
     deadline = enrollment_deadline_for(rules, now)
     async with in_transaction() as connection:
-        changed = await User.filter(id=target.id, two_factor_enabled=False).using_db(
-            connection
-        ).update(two_factor_enabled=True, two_factor_enabled_at=now, enrollment_deadline=deadline)
+        changed = (
+            await User.filter(id=target.id, two_factor_enabled=False)
+            .using_db(connection)
+            .update(
+                two_factor_enabled=True, two_factor_enabled_at=now, enrollment_deadline=deadline
+            )
+        )
         if changed:
             await record_audit_event(
                 action=AuditAction.USER_TWO_FACTOR_ENABLED,
@@ -57,9 +62,11 @@ async def disable_user_two_factor(*, actor: User, user_id: str, meta: RequestMet
     await require_role(actor, DOMAIN_ADMINS, operation="disableUserTwoFactor", meta=meta)
     target = await find_user_in_domain(actor=actor, user_id=parse_id(user_id))
     async with in_transaction() as connection:
-        changed = await User.filter(id=target.id, two_factor_enabled=True).using_db(
-            connection
-        ).update(two_factor_enabled=False, enrollment_deadline=None)
+        changed = (
+            await User.filter(id=target.id, two_factor_enabled=True)
+            .using_db(connection)
+            .update(two_factor_enabled=False, enrollment_deadline=None)
+        )
         if changed:
             await TotpEnrollment.filter(user_id=target.id).using_db(connection).delete()
             await record_audit_event(
@@ -78,18 +85,30 @@ async def reset_user_two_factor(*, actor: User, user_id: str, meta: RequestMeta)
     target = await find_user_in_domain(actor=actor, user_id=parse_id(user_id))
     async with in_transaction() as connection:
         removed = await TotpAuthenticator.filter(user_id=target.id).using_db(connection).delete()
-        await TotpEnrollment.filter(user_id=target.id).using_db(connection).delete()
-        await RecoveryCode.filter(user_id=target.id).using_db(connection).delete()
-        await User.filter(id=target.id).using_db(connection).update(
-            code_failures=0, code_locked_until=None, enrollment_deadline=None
+        discarded = await TotpEnrollment.filter(user_id=target.id).using_db(connection).delete()
+        codes = await RecoveryCode.filter(user_id=target.id).using_db(connection).delete()
+        unlocked = await (
+            User.filter(id=target.id)
+            .filter(
+                Q(code_failures__gt=0)
+                | Q(code_locked_until__not_isnull=True)
+                | Q(enrollment_deadline__not_isnull=True)
+            )
+            .using_db(connection)
+            .update(code_failures=0, code_locked_until=None, enrollment_deadline=None)
         )
         revoked = await revoke_user_sessions(target.id, using_db=connection)
-        await record_audit_event(
-            action=AuditAction.USER_TWO_FACTOR_RESET,
-            meta=meta,
-            actor=actor,
-            target=target,
-            details={"authenticatorRemoved": bool(removed), "sessionsRevoked": revoked},
-            using_db=connection,
-        )
+        if removed or discarded or codes or unlocked or revoked:
+            await record_audit_event(
+                action=AuditAction.USER_TWO_FACTOR_RESET,
+                meta=meta,
+                actor=actor,
+                target=target,
+                details={
+                    "authenticatorRemoved": bool(removed),
+                    "unlocked": bool(unlocked),
+                    "sessionsRevoked": revoked,
+                },
+                using_db=connection,
+            )
     return await User.get(id=target.id)

@@ -37,7 +37,9 @@ async def replace_codes(user_id: int, now: datetime, connection: BaseDBAsyncClie
     await RecoveryCode.filter(user_id=user_id).using_db(connection).delete()
     await RecoveryCode.bulk_create(
         [
-            RecoveryCode(user_id=user_id, code_hash=hash_code(normalize(code) or ""), created_at=now)
+            RecoveryCode(
+                user_id=user_id, code_hash=hash_code(normalize(code) or ""), created_at=now
+            )
             for code in codes
         ],
         using_db=connection,
@@ -45,11 +47,15 @@ async def replace_codes(user_id: int, now: datetime, connection: BaseDBAsyncClie
     return codes
 
 
-async def use_code(user_id: int, normalized: str, now: datetime, connection: BaseDBAsyncClient) -> bool:
+async def use_code(
+    user_id: int, normalized: str, now: datetime, connection: BaseDBAsyncClient
+) -> bool:
     """Atomic: of two concurrent uses of one code, exactly one updates the row."""
-    used = await RecoveryCode.filter(
-        user_id=user_id, code_hash=hash_code(normalized), used_at=None
-    ).using_db(connection).update(used_at=now)
+    used = (
+        await RecoveryCode.filter(user_id=user_id, code_hash=hash_code(normalized), used_at=None)
+        .using_db(connection)
+        .update(used_at=now)
+    )
     return used == 1
 
 

@@ -1,6 +1,5 @@
 """Re-encrypt every stored TOTP secret with the first configured key."""
 
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from gql_portal.crypto import rotate_secret
@@ -22,7 +21,7 @@ async def _rotate(model: type[TotpAuthenticator] | type[TotpEnrollment]) -> int:
     rotated, last_id = 0, 0
     while True:
         async with in_transaction() as connection:
-            rows: list[Model] = (
+            rows: list[TotpAuthenticator] | list[TotpEnrollment] = (
                 await model.filter(id__gt=last_id)
                 .order_by("id")
                 .limit(BATCH)
@@ -34,7 +33,7 @@ async def _rotate(model: type[TotpAuthenticator] | type[TotpEnrollment]) -> int:
                     model.filter(id=row.pk)
                     .using_db(connection)
                     .update(
-                        secret_encrypted=rotate_secret(row.secret_encrypted)  # type: ignore[attr-defined]
+                        secret_encrypted=rotate_secret(row.secret_encrypted)
                     )
                 )
         if not rows:

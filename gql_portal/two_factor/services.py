@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from gql_portal import metrics
+from gql_portal.accounts.models import Session
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction, AuditOutcome
@@ -24,7 +26,12 @@ from gql_portal.settings import get_settings
 from gql_portal.two_factor import recovery, totp
 from gql_portal.two_factor.gate import LoginStatus, TwoFactorState, two_factor_state
 from gql_portal.two_factor.models import TotpAuthenticator, TotpEnrollment
-from gql_portal.two_factor.throttle import Attempt, begin_attempt, clear_attempts, retry_after_seconds
+from gql_portal.two_factor.throttle import (
+    Attempt,
+    begin_attempt,
+    clear_attempts,
+    retry_after_seconds,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +102,12 @@ async def _code_attempt(
     now = utcnow()
     async with in_transaction() as connection:
         attempt = await begin_attempt(user.id, now, connection)
+        # Checked under the user's row lock: a request that raced the exchange of its own
+        # token is not a guess, so it rolls back uncounted instead of locking the user.
+        if not await Session.filter(id=viewer.session.id, revoked_at=None).using_db(
+            connection
+        ).exists():
+            raise UnauthenticatedError("Invalid, expired or revoked token")
         if attempt.refused:
             accepted = False
         else:
@@ -127,6 +140,8 @@ async def _code_attempt(
                         },
                         using_db=connection,
                     )
+    if not attempt.refused and not accepted and attempt.locks_on_failure and attempt.failures >= 5:
+        metrics.record_lockout("totp")  # after commit, like the TOTP_LOCKED_OUT event
     if attempt.refused_until is not None:
         raise TooManyAttemptsError(retry_after_seconds(attempt.refused_until, now))
     if not accepted:
@@ -179,7 +194,10 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
         outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
         outcome["login"] = await _exchange_session(viewer, meta, connection)
         await record_audit_event(
-            action=AuditAction.TOTP_ENROLLED, meta=meta, actor=user, target=user,
+            action=AuditAction.TOTP_ENROLLED,
+            meta=meta,
+            actor=user,
+            target=user,
             using_db=connection,
         )
 
@@ -199,7 +217,9 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
     )
 
 
-async def _check_totp(user_id: int, code: str, now: datetime, connection: BaseDBAsyncClient) -> bool:
+async def _check_totp(
+    user_id: int, code: str, now: datetime, connection: BaseDBAsyncClient
+) -> bool:
     authenticator = await TotpAuthenticator.get_or_none(user_id=user_id, using_db=connection)
     if authenticator is None:
         return False
@@ -208,9 +228,11 @@ async def _check_totp(user_id: int, code: str, now: datetime, connection: BaseDB
         return False
     # The replay guard: one conditional UPDATE; 0 rows means this step (or a later one)
     # was already used, which counts as a wrong code.
-    advanced = await TotpAuthenticator.filter(
-        id=authenticator.id, last_used_step__lt=step
-    ).using_db(connection).update(last_used_step=step)
+    advanced = (
+        await TotpAuthenticator.filter(id=authenticator.id, last_used_step__lt=step)
+        .using_db(connection)
+        .update(last_used_step=step)
+    )
     return advanced == 1
 
 
@@ -233,11 +255,16 @@ async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginR
     async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
         await record_audit_event(
-            action=AuditAction.TOTP_VERIFIED, meta=meta, actor=user, target=user,
+            action=AuditAction.TOTP_VERIFIED,
+            meta=meta,
+            actor=user,
+            target=user,
             using_db=connection,
         )
 
-    await _code_attempt(viewer=viewer, operation="verifyTotp", meta=meta, check=check, succeed=succeed)
+    await _code_attempt(
+        viewer=viewer, operation="verifyTotp", meta=meta, check=check, succeed=succeed
+    )
     return outcome[0]
 
 
@@ -282,7 +309,10 @@ async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestM
     async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
         codes.extend(await recovery.replace_codes(user.id, now, connection))
         await record_audit_event(
-            action=AuditAction.RECOVERY_CODES_REGENERATED, meta=meta, actor=user, target=user,
+            action=AuditAction.RECOVERY_CODES_REGENERATED,
+            meta=meta,
+            actor=user,
+            target=user,
             using_db=connection,
         )
 

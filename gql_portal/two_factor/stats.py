@@ -19,9 +19,7 @@ async def count_two_factor(domain_id: int, now: datetime) -> TwoFactorCounts:
     """Stored per-user settings, whatever the domain switch says."""
     in_domain = User.filter(domain_id=domain_id)
     enabled = in_domain.filter(two_factor_enabled=True)
-    enrolled_ids = Subquery(
-        TotpAuthenticator.filter(user__domain_id=domain_id).values("user_id")
-    )
+    enrolled_ids = Subquery(TotpAuthenticator.filter(user__domain_id=domain_id).values("user_id"))
     return TwoFactorCounts(
         users=await in_domain.count(),
         enabled=await enabled.count(),

@@ -2,7 +2,7 @@ from datetime import datetime
 
 import strawberry
 
-from gql_portal.accounts.authorization import READERS
+from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import Domain, User
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import current_viewer
@@ -67,8 +67,12 @@ class TwoFactorStatsType:
     @classmethod
     async def load(cls, info: Info, domain: Domain) -> "TwoFactorStatsType":
         viewer = current_viewer(info)
-        if viewer.user.domain_id != domain.id or not viewer.user.has_any_role(*READERS):
+        if viewer.user.domain_id != domain.id:
             raise ForbiddenError()
+        # A refusal leaves an ACCESS_DENIED event like every other one.
+        await require_role(
+            viewer.user, READERS, operation="twoFactorStats", meta=info.context.meta
+        )
         counts: TwoFactorCounts = await count_two_factor(domain.id, utcnow())
         return cls(
             users=counts.users,

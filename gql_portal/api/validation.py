@@ -1,0 +1,125 @@
+"""Document rules that run before anything executes: a refused document counts nothing."""
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+
+from gql_portal.settings import Settings
+
+# Every field that checks a password or a code: one guess per document, so aliases,
+# fragments and repeated selections cannot turn one request into a brute force.
+CREDENTIAL_FIELDS = frozenset(
+    {
+        "login",
+        "verifyTotp",
+        "confirmTotpEnrollment",
+        "verifyRecoveryCode",
+        "regenerateRecoveryCodes",
+    }
+)
+MAX_CREDENTIAL_FIELDS = 1
+# Field-name suggestions tell an attacker the schema that introspection hides.
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+
+
+def without_suggestion(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, context: ValidationContext, seen: frozenset[str]
+) -> Iterator[FieldNode]:
+    """Fields selected at the root, through inline fragments and fragment spreads."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, context, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = context.get_fragment(name)
+            # A cycle is reported by NoFragmentCyclesRule; here it must only not loop.
+            if fragment is not None and name not in seen:
+                yield from _root_fields(fragment.selection_set, context, seen | {name})
+
+
+class CredentialFieldLimit(ValidationRule):
+    """At most one credential check per document, counting every occurrence."""
+
+    def enter_document(self, node: Any, *_args: Any) -> None:
+        count = 0
+        for definition in node.definitions:
+            if (
+                isinstance(definition, OperationDefinitionNode)
+                and definition.operation == OperationType.MUTATION
+            ):
+                count += sum(
+                    field.name.value in CREDENTIAL_FIELDS
+                    for field in _root_fields(definition.selection_set, self.context, frozenset())
+                )
+        if count > MAX_CREDENTIAL_FIELDS:
+            self.report_error(
+                GraphQLError(
+                    "A document may hold only one credential check "
+                    f"({', '.join(sorted(CREDENTIAL_FIELDS))}); found {count}"
+                )
+            )
+
+
+def repetition_rule(max_repeats: int, max_directives: int) -> type[ValidationRule]:
+    """Bound repeated fields in one selection set and directives on one node."""
+
+    class RepetitionLimit(ValidationRule):
+        def enter_selection_set(self, node: SelectionSetNode, *_args: Any) -> None:
+            keys = Counter(
+                (selection.alias or selection.name).value
+                for selection in node.selections
+                if isinstance(selection, FieldNode)
+            )
+            repeated = [key for key, count in keys.items() if count > max_repeats]
+            if repeated:
+                self.report_error(
+                    GraphQLError(
+                        f"Field {repeated[0]!r} is repeated more than {max_repeats} times",
+                        node,
+                    )
+                )
+
+        def enter(self, node: Any, *_args: Any) -> None:
+            directives: tuple[DirectiveNode, ...] = getattr(node, "directives", None) or ()
+            if len(directives) > max_directives:
+                self.report_error(
+                    GraphQLError(f"More than {max_directives} directives on one node", node)
+                )
+
+    return RepetitionLimit
+
+
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Built once per schema: ValidationCache keys on these classes."""
+    rules: list[type[ASTValidationRule]] = [
+        CredentialFieldLimit,
+        depth_rule(settings.max_query_depth, None),
+        aliases_rule(settings.max_aliases),
+        repetition_rule(settings.max_field_repeats, settings.max_directives),
+    ]
+    if settings.is_production:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules

@@ -1,0 +1,69 @@
+"""``gql-portal bulk-enable``: start a job as an operator and follow it with a progress bar."""
+
+import asyncio
+import sys
+from typing import TextIO
+
+from gql_portal.accounts.models import Domain, Role
+from gql_portal.audit.services import SYSTEM
+from gql_portal.bulk import services
+from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, dispatcher_for
+from gql_portal.bulk.models import BulkJob, BulkJobStatus
+from gql_portal.bulk.selection import build_selection
+from gql_portal.errors import NotFoundError
+from gql_portal.settings import get_settings
+
+BAR_WIDTH = 30
+
+
+def progress_line(job: BulkJob) -> str:
+    filled = int(job.progress * BAR_WIDTH)
+    return (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job.progress:6.1%} "
+        f"{job.processed:,}/{job.total:,} changed {job.changed:,} skipped {job.skipped:,}"
+    )
+
+
+async def follow(job: BulkJob, out: TextIO, *, poll_seconds: float = 0.25) -> BulkJob:
+    """Draws the bar from the job row, whichever process runs the job."""
+    live = out.isatty()
+    while True:
+        job = await BulkJob.get(id=job.id)
+        if live:
+            out.write("\r" + progress_line(job))
+            out.flush()
+        if job.is_final:
+            out.write("\n" if live else progress_line(job) + "\n")
+            return job
+        await asyncio.sleep(poll_seconds)
+
+
+async def bulk_enable(
+    *, domain_name: str, roles: list[Role] | None, dry_run: bool, out: TextIO = sys.stderr
+) -> int:
+    domain = await Domain.get_or_none(name=domain_name)
+    if domain is None:
+        raise NotFoundError(f"domain {domain_name} does not exist")
+    dispatcher: JobDispatcher = dispatcher_for(get_settings())
+    try:
+        job = await services.start_job(
+            actor=None,
+            domain_id=domain.id,
+            selection=build_selection(roles=roles),
+            dry_run=dry_run,
+            meta=SYSTEM,
+            dispatcher=dispatcher,
+        )
+        if dry_run:
+            print(f"dry run: {job.total:,} users selected in {domain.name}; nothing changed")
+            return 0
+        where = "in this process" if isinstance(dispatcher, InProcessDispatcher) else "by a worker"
+        print(f"bulk job {job.id}: enabling 2FA for {job.total:,} users, run {where}", file=out)
+        job = await follow(job, out)
+    finally:
+        await dispatcher.close()
+    print(
+        f"{job.status}: {job.changed:,} enabled, {job.skipped:,} already enabled"
+        + (f"; {job.error}" if job.error else "")
+    )
+    return 0 if job.status == BulkJobStatus.SUCCEEDED.value else 1

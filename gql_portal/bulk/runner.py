@@ -1,0 +1,193 @@
+"""The chunk walker behind a bulk enablement job, shared by the arq worker and the API.
+
+Every chunk is one transaction that first locks the job row (a no-op UPDATE: a row lock
+on PostgreSQL, the write lock on SQLite), re-reads the checkpoint, changes the users,
+writes their audit events and moves the checkpoint. Any number of runners may therefore
+run the same job, again or at once, after any crash: each chunk is done exactly once.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from gql_portal import metrics
+from gql_portal.accounts.models import PasswordSecurityRules, User
+from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.bulk.events import enable_chunk, record_job_event
+from gql_portal.bulk.models import BulkJob, BulkJobStatus
+from gql_portal.bulk.selection import UserSelection, selection_condition
+from gql_portal.clock import utcnow
+from gql_portal.errors import PortalError
+from gql_portal.settings import get_settings
+
+log = logging.getLogger("gql_portal.bulk")
+
+ProgressCallback = Callable[[BulkJob], Awaitable[None]]
+RUNNING = BulkJobStatus.RUNNING.value
+CHUNK_ATTEMPTS = 3
+
+
+class JobStoppedError(PortalError):
+    """A rule of the domain stops the job; the message is shown as the job's error."""
+
+
+class ChunkRaceError(Exception):
+    """The users changed between reading and updating the chunk: do it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    job: BulkJob | None
+    finished: bool
+
+
+async def run_enablement_job(
+    job_id: UUID | str,
+    *,
+    chunk_size: int | None = None,
+    time_limit: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Walk the job to its end, or until ``time_limit`` seconds have passed."""
+    size = chunk_size or get_settings().bulk_chunk_size
+    stop_at = time.monotonic() + time_limit if time_limit is not None else None
+    job = await BulkJob.get_or_none(id=job_id)
+    if job is None or job.is_final:
+        return RunResult(job, True)
+    key = job.id
+    await _claim(key)
+    while True:
+        if stop_at is not None and time.monotonic() >= stop_at:
+            return RunResult(await BulkJob.get_or_none(id=key), False)
+        try:
+            current, done = await _chunk_with_retries(key, size)
+        except Exception as error:
+            # Every failure ends as a FAILED job with a readable error.
+            return RunResult(await fail_job(key, error), True)
+        if current is not None:
+            _report(current, done)
+            if on_progress is not None:
+                await on_progress(current)
+        if done or current is None:
+            return RunResult(current, True)
+
+
+def _report(job: BulkJob, done: bool) -> None:
+    """After the chunk committed: the gauge and counters never count a rolled-back chunk."""
+    if done:
+        metrics.clear_bulk_job(job.id)
+        metrics.BULK_JOB_USERS.labels(result="changed").inc(job.changed)
+        metrics.BULK_JOB_USERS.labels(result="skipped").inc(job.skipped)
+    else:
+        metrics.set_bulk_job_progress(job.id, job.processed, job.total)
+
+
+async def _claim(job_id: UUID) -> None:
+    now = utcnow()
+    await BulkJob.filter(id=job_id, status=BulkJobStatus.QUEUED.value).update(
+        status=RUNNING, started_at=now, heartbeat_at=now
+    )
+
+
+async def _chunk_with_retries(job_id: UUID, size: int) -> tuple[BulkJob | None, bool]:
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            async with in_transaction() as connection:
+                return await _run_chunk(job_id, size, connection)
+        except ChunkRaceError:
+            log.info("bulk job %s: chunk raced with another writer (attempt %d)", job_id, attempt)
+    raise ChunkRaceError("Users kept changing under the job; try again")
+
+
+async def _run_chunk(
+    job_id: UUID, size: int, connection: BaseDBAsyncClient
+) -> tuple[BulkJob | None, bool]:
+    now = utcnow()
+    locked = await BulkJob.filter(id=job_id, status=RUNNING).using_db(connection).update(
+        heartbeat_at=now
+    )
+    job = await BulkJob.filter(id=job_id).using_db(connection).first()
+    if not locked or job is None:
+        return job, True  # finished, cancelled or failed by someone else
+    if job.cancel_requested:
+        return await _finish(job, BulkJobStatus.CANCELLED, connection), True
+    rules = await PasswordSecurityRules.filter(domain_id=job.domain_id).using_db(connection).get()
+    if not rules.two_factor_enabled:
+        raise JobStoppedError("Two-Factor Authentication was turned off for the domain")
+    condition = selection_condition(job.domain_id, UserSelection.from_json(job.user_filter), rules)
+    ids = await (
+        User.filter(condition, id__gt=job.checkpoint_user_id)
+        .using_db(connection)
+        .order_by("id")
+        .limit(size)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return await _finish(job, BulkJobStatus.SUCCEEDED, connection), True
+    user_ids: list[int] = [int(value) for value in ids]  # type: ignore[call-overload]
+    last_id = user_ids[-1]
+    changed = await enable_chunk(job, rules, user_ids, now, connection)
+    await BulkJob.filter(id=job_id).using_db(connection).update(
+        checkpoint_user_id=last_id,
+        processed=F("processed") + len(ids),
+        changed=F("changed") + changed,
+        skipped=F("skipped") + (len(ids) - changed),
+        heartbeat_at=now,
+    )
+    job.checkpoint_user_id = last_id
+    job.processed += len(ids)
+    job.changed += changed
+    job.skipped += len(ids) - changed
+    job.heartbeat_at = now
+    return job, False
+
+
+async def _finish(job: BulkJob, status: BulkJobStatus, connection: BaseDBAsyncClient) -> BulkJob:
+    now = utcnow()
+    values: dict[str, object] = {"status": status.value, "finished_at": now}
+    if status is BulkJobStatus.SUCCEEDED:
+        # Users created while the job ran may have joined the selection.
+        values["total"] = job.processed
+    await BulkJob.filter(id=job.id, status=RUNNING).using_db(connection).update(
+        active_domain_id=None, **values
+    )
+    await job.refresh_from_db(using_db=connection)
+    if status is BulkJobStatus.SUCCEEDED:
+        await record_job_event(job, AuditAction.BULK_JOB_FINISHED, using_db=connection)
+    return job
+
+
+async def fail_job(job_id: UUID, error: BaseException | str) -> BulkJob | None:
+    """FAILED with a readable error; what earlier chunks committed stays committed."""
+    if isinstance(error, str):
+        message = error
+    elif isinstance(error, PortalError):
+        message = error.message
+    else:
+        log.error("bulk job %s failed", job_id, exc_info=error)
+        message = f"Unexpected {type(error).__name__}; the details are in the server log"
+    async with in_transaction() as connection:
+        failed = await BulkJob.filter(
+            id=job_id, status__in=[BulkJobStatus.QUEUED.value, RUNNING]
+        ).using_db(connection).update(
+            status=BulkJobStatus.FAILED.value,
+            error=message,
+            finished_at=utcnow(),
+            active_domain_id=None,
+        )
+        job = await BulkJob.filter(id=job_id).using_db(connection).first()
+        if failed and job is not None:
+            await record_job_event(
+                job,
+                AuditAction.BULK_JOB_FINISHED,
+                outcome=AuditOutcome.FAILURE,
+                details={"error": message},
+                using_db=connection,
+            )
+    return job

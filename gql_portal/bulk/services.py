@@ -1,0 +1,181 @@
+"""The rules of bulk jobs: who may start, cancel and read them, and one active job per domain."""
+
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
+from gql_portal.accounts.directory import Page
+from gql_portal.accounts.models import PasswordSecurityRules, User
+from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
+from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.bulk.dispatch import JobDispatcher
+from gql_portal.bulk.events import job_summary, record_job_event
+from gql_portal.bulk.models import ACTIVE_STATUSES, BulkJob, BulkJobKind, BulkJobStatus
+from gql_portal.bulk.runner import fail_job
+from gql_portal.bulk.selection import UserSelection, selection_condition
+from gql_portal.clock import utcnow
+from gql_portal.errors import (
+    BadUserInputError,
+    JobConflictError,
+    NotFoundError,
+    QueueUnavailableError,
+    TwoFactorNotAvailableError,
+)
+from gql_portal.settings import get_settings
+
+OPERATION_START = "startBulkTwoFactorEnablement"
+
+
+def parse_job_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFoundError("Bulk job not found") from None
+
+
+async def find_job_in_domain(domain_id: int, job_id: str) -> BulkJob:
+    """Another domain's job answers exactly like one that does not exist."""
+    job = await BulkJob.get_or_none(id=parse_job_id(job_id), domain_id=domain_id)
+    if job is None:
+        raise NotFoundError("Bulk job not found")
+    return job
+
+
+async def start_job(
+    *,
+    actor: User | None,
+    domain_id: int,
+    selection: UserSelection,
+    dry_run: bool,
+    meta: RequestMeta,
+    dispatcher: JobDispatcher,
+) -> BulkJob:
+    """``actor`` is None for an operator at the command line."""
+    if actor is not None:
+        await require_role(actor, SECURITY_ADMINS, operation=OPERATION_START, meta=meta)
+    rules = await PasswordSecurityRules.get(domain_id=domain_id)
+    if not rules.two_factor_enabled:
+        await record_audit_event(
+            action=AuditAction.BULK_JOB_STARTED,
+            outcome=AuditOutcome.FAILURE,
+            meta=meta,
+            actor=actor,
+            domain_id=domain_id,
+            details={"reason": "TWO_FACTOR_NOT_AVAILABLE"},
+        )
+        raise TwoFactorNotAvailableError()
+    now = utcnow()
+    total = await User.filter(selection_condition(domain_id, selection, rules)).count()
+    job = BulkJob(
+        id=uuid4(),
+        domain_id=domain_id,
+        kind=BulkJobKind.ENABLE_TWO_FACTOR.value,
+        user_filter=selection.to_json(),
+        dry_run=dry_run,
+        total=total,
+        requested_by_id=actor.id if actor else None,
+        requested_by_email=actor.email if actor else None,
+        created_at=now,
+    )
+    if dry_run:
+        # Counts what would be selected; no change, so no audit event and no lock.
+        job.status = BulkJobStatus.SUCCEEDED.value
+        job.started_at = job.finished_at = now
+        await job.save(force_create=True)
+        return job
+    job.active_domain_id = domain_id
+    try:
+        async with in_transaction() as connection:
+            await job.save(force_create=True, using_db=connection)
+            await record_job_event(
+                job,
+                AuditAction.BULK_JOB_STARTED,
+                details={"filter": job.user_filter, "ip": meta.ip, "requestId": meta.request_id},
+                using_db=connection,
+            )
+    except IntegrityError:
+        await _resume_if_stale(domain_id, dispatcher)
+        raise JobConflictError() from None
+    try:
+        await dispatcher.dispatch(job.id)
+    except QueueUnavailableError as error:
+        # Release the domain at once: a job that was never queued must not block the next.
+        await fail_job(job.id, error.message)
+        raise
+    return job
+
+
+async def _resume_if_stale(domain_id: int, dispatcher: JobDispatcher) -> None:
+    """The active job may have lost its queue entry or its runner: hand it out again."""
+    active = await BulkJob.get_or_none(active_domain_id=domain_id)
+    if active is None:
+        return
+    beat = active.heartbeat_at or active.created_at
+    if utcnow() - beat < timedelta(seconds=get_settings().bulk_stale_seconds):
+        return
+    try:
+        await dispatcher.dispatch(active.id, resume=True)
+    except QueueUnavailableError:
+        pass
+
+
+async def cancel_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
+    """A queued job ends now; a running one stops between two chunks."""
+    await require_role(actor, SECURITY_ADMINS, operation="cancelBulkJob", meta=meta)
+    job = await find_job_in_domain(actor.domain_id, job_id)
+    async with in_transaction() as connection:
+        requested = await BulkJob.filter(
+            id=job.id, status__in=ACTIVE_STATUSES, cancel_requested=False
+        ).using_db(connection).update(cancel_requested=True)
+        if requested:
+            await BulkJob.filter(id=job.id, status=BulkJobStatus.QUEUED.value).using_db(
+                connection
+            ).update(
+                status=BulkJobStatus.CANCELLED.value, finished_at=utcnow(), active_domain_id=None
+            )
+            await job.refresh_from_db(using_db=connection)
+            await record_audit_event(
+                action=AuditAction.BULK_JOB_CANCELLED,
+                meta=meta,
+                actor=actor,
+                job_id=job.id,
+                details=job_summary(job),
+                using_db=connection,
+            )
+    return await BulkJob.get(id=job.id)
+
+
+async def get_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
+    await require_role(actor, READERS, operation="bulkJob", meta=meta)
+    return await find_job_in_domain(actor.domain_id, job_id)
+
+
+async def list_jobs(
+    *, actor: User, first: int | None, after: str | None, meta: RequestMeta
+) -> Page[BulkJob]:
+    """Newest first, keyset on (created_at, id)."""
+    await require_role(actor, READERS, operation="bulkJobs", meta=meta)
+    size = page_size(first)
+    condition = Q(domain_id=actor.domain_id)
+    position = decode_cursor(after, "bulkjob", 2)
+    if position is not None:
+        try:
+            created_at = datetime.fromisoformat(str(position[0]))
+            last_id = UUID(str(position[1]))
+        except ValueError:
+            raise BadUserInputError("Malformed cursor", field="after") from None
+        condition &= Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
+    rows = await BulkJob.filter(condition).order_by("-created_at", "-id").limit(size + 1)
+    items = rows[:size]
+    return Page(
+        items=items,
+        cursors=[
+            encode_cursor("bulkjob", job.created_at.isoformat(), str(job.id)) for job in items
+        ],
+        has_next_page=len(rows) > size,
+    )

@@ -1,0 +1,66 @@
+"""Count what each root field answered (after ErrorCodes has shaped the errors)."""
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import FieldNode, GraphQLError, InlineFragmentNode, SelectionSetNode
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+
+from gql_portal import metrics
+
+SECOND_FACTOR_FIELDS = frozenset(
+    {"verifyTotp", "confirmTotpEnrollment", "verifyRecoveryCode", "regenerateRecoveryCodes"}
+)
+REFUSED = "(refused)"
+
+
+def _code(error: GraphQLError) -> str:
+    code = (error.extensions or {}).get("code")
+    return code if isinstance(code, str) else "INTERNAL_SERVER_ERROR"
+
+
+def _direct_fields(selection_set: SelectionSetNode) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _direct_fields(selection.selection_set)
+
+
+class OperationMetrics(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        context = self.execution_context
+        try:
+            operation_type = context.operation_type.value
+        except RuntimeError:
+            operation_type = "unknown"
+        metrics.GRAPHQL_LATENCY.labels(operation_type).observe(time.perf_counter() - started)
+        result = context.result
+        if result is None or not hasattr(result, "errors"):
+            return
+        errors: list[GraphQLError] = list(result.errors or [])
+        data: dict[str, Any] | None = getattr(result, "data", None)
+        if data is None and errors and all(not error.path for error in errors):
+            metrics.GRAPHQL_OPERATIONS.labels(REFUSED, _code(errors[0])).inc()
+            return
+        document = context.graphql_document
+        operation = get_operation_ast(document, context.operation_name) if document else None
+        if operation is None:
+            return
+        codes = {str(error.path[0]): _code(error) for error in reversed(errors) if error.path}
+        for field in _direct_fields(operation.selection_set):
+            key = (field.alias or field.name).value
+            self._count(field.name.value, codes.get(key, "OK"), (data or {}).get(key))
+
+    @staticmethod
+    def _count(name: str, outcome: str, value: object) -> None:
+        metrics.GRAPHQL_OPERATIONS.labels(name, outcome).inc()
+        if name == "login":
+            status = value.get("status") if isinstance(value, dict) else None
+            metrics.LOGINS.labels(status if outcome == "OK" and status else outcome).inc()
+        elif name in SECOND_FACTOR_FIELDS:
+            metrics.VERIFICATIONS.labels(name, outcome).inc()

@@ -1,0 +1,79 @@
+"""Prometheus metrics any module may import; every label has a small, fixed set of values."""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+HTTP_REQUESTS = Counter(
+    "gql_portal_http_requests_total", "HTTP requests by route, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "gql_portal_http_request_duration_seconds", "HTTP request latency by route.",
+    ["route", "method"],
+)
+GRAPHQL_OPERATIONS = Counter(
+    "gql_portal_graphql_operations_total",
+    "Root fields executed, by field and outcome (OK or the error code); "
+    "refused documents count as operation=\"(refused)\".",
+    ["operation", "outcome"],
+)
+GRAPHQL_LATENCY = Histogram(
+    "gql_portal_graphql_duration_seconds", "GraphQL operation latency by operation type.",
+    ["operation_type"],
+)
+LOGINS = Counter(
+    "gql_portal_logins_total",
+    "login answers: AUTHENTICATED, TOTP_REQUIRED, ENROLLMENT_REQUIRED or the error code.",
+    ["outcome"],
+)
+VERIFICATIONS = Counter(
+    "gql_portal_second_factor_total",
+    "Second-factor checks by operation and outcome (OK or the error code).",
+    ["operation", "outcome"],
+)
+LOCKOUTS = Counter(
+    "gql_portal_lockouts_total", "Locks that started, by kind (totp, password).", ["kind"]
+)
+BULK_JOB_PROGRESS = Gauge(
+    "gql_portal_bulk_job_progress_ratio",
+    "Progress (0..1) of running bulk jobs; clear_bulk_job() drops a finished job.",
+    ["job_id"],
+    multiprocess_mode="livemax",
+)
+BULK_JOB_USERS = Counter(
+    "gql_portal_bulk_job_users_total", "Users handled by bulk jobs, by result.", ["result"]
+)
+
+
+def record_lockout(kind: str) -> None:
+    LOCKOUTS.labels(kind=kind).inc()
+
+
+def set_bulk_job_progress(job_id: object, processed: int, total: int) -> None:
+    BULK_JOB_PROGRESS.labels(job_id=str(job_id)).set(processed / total if total else 1.0)
+
+
+def clear_bulk_job(job_id: object) -> None:
+    try:
+        BULK_JOB_PROGRESS.remove(str(job_id))
+    except KeyError:
+        pass
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text format; under several server processes, merged from PROMETHEUS_MULTIPROC_DIR."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

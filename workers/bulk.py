@@ -1,0 +1,46 @@
+"""arq jobs for bulk enablement: thin wrappers around ``gql_portal.bulk.runner``."""
+
+from typing import Any
+from uuid import UUID
+
+from arq import Retry, cron, func
+from arq.connections import ArqRedis
+
+from gql_portal.bulk.dispatch import ENABLE_JOB_FUNCTION, enqueue
+from gql_portal.bulk.recovery import resume_stale_jobs
+from gql_portal.bulk.runner import run_enablement_job
+from gql_portal.settings import get_settings
+
+
+async def enable_two_factor_job(ctx: dict[str, Any], job_id: str) -> str | None:
+    # Work in slices below arq's job timeout; Retry puts the job straight back in the
+    # queue, where it resumes from its checkpoint (here or on another worker).
+    result = await run_enablement_job(job_id, time_limit=get_settings().bulk_slice_seconds)
+    if not result.finished:
+        raise Retry(defer=0)
+    return result.job.status if result.job is not None else None
+
+
+class _QueueResumer:
+    def __init__(self, redis: ArqRedis, window_seconds: float) -> None:
+        self._redis = redis
+        self._window_seconds = window_seconds
+
+    async def dispatch(self, job_id: UUID, *, resume: bool = False) -> None:
+        await enqueue(self._redis, job_id, resume=resume, window_seconds=self._window_seconds)
+
+    async def close(self) -> None:
+        return None
+
+
+async def resume_stale_bulk_jobs(ctx: dict[str, Any]) -> int:
+    """A worker killed mid-job keeps arq's lock on it for the whole job timeout; this
+    hands the job to a live worker as soon as its heartbeat is stale."""
+    stale = get_settings().bulk_stale_seconds
+    return await resume_stale_jobs(_QueueResumer(ctx["redis"], stale), stale)
+
+
+BULK_FUNCTIONS = [func(enable_two_factor_job, name=ENABLE_JOB_FUNCTION, max_tries=100_000)]
+BULK_CRON_JOBS = [
+    cron(resume_stale_bulk_jobs, second=set(range(0, 60, 5)), run_at_startup=True, max_tries=1)
+]
