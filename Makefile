@@ -43,6 +43,7 @@ test-postgres: install
 
 check: install
 	$(BIN)/ruff check gql_portal workers tests bench
+	$(BIN)/ruff format --check gql_portal workers tests bench
 	$(BIN)/mypy
 
 schema: install

@@ -72,8 +72,10 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     await _fill(noise.id, NOISE_ROWS, start + timedelta(seconds=7))
     fill_seconds = time.monotonic() - began
     auditor = await User.create(
-        domain_id=domain.id, email="auditor@audit.bench.example",
-        email_normalized="auditor@audit.bench.example", roles=encode_roles([Role.AUDITOR]),
+        domain_id=domain.id,
+        email="auditor@audit.bench.example",
+        email_normalized="auditor@audit.bench.example",
+        roles=encode_roles([Role.AUDITOR]),
         password_hash="x",
     )
     meta = RequestMeta()
@@ -95,13 +97,15 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
         return samples
 
     async def first_page() -> None:
-        page = await reader.list_events(actor=auditor, query=query, first=PAGE, after=None,
-                                        meta=meta)
+        page = await reader.list_events(
+            actor=auditor, query=query, first=PAGE, after=None, meta=meta
+        )
         assert len(page.items) == PAGE
 
     async def deep_page() -> None:
-        page = await reader.list_events(actor=auditor, query=query, first=PAGE, after=cursor,
-                                        meta=meta)
+        page = await reader.list_events(
+            actor=auditor, query=query, first=PAGE, after=cursor, meta=meta
+        )
         assert len(page.items) == PAGE and not page.has_next_page
 
     async def offset_page() -> None:
@@ -111,8 +115,13 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     page1 = _median_ms(repeat, await timed(first_page))
     deep_ms = _median_ms(repeat, await timed(deep_page))
     offset_ms = _median_ms(repeat, await timed(offset_page))
-    return {"rows": rows, "fill_s": fill_seconds, "page1_ms": page1, "deep_ms": deep_ms,
-            "offset_ms": offset_ms}
+    return {
+        "rows": rows,
+        "fill_s": fill_seconds,
+        "page1_ms": page1,
+        "deep_ms": deep_ms,
+        "offset_ms": offset_ms,
+    }
 
 
 def main() -> None:
@@ -120,8 +129,10 @@ def main() -> None:
     args.add_argument("--rows", type=int, default=1_000_000)
     args.add_argument("--repeat", type=int, default=15)
     options = args.parse_args()
-    print(f"audit pages: {options.rows:,} events in the domain, pages of {PAGE}, "
-          f"medians of {options.repeat}; {harness.machine()}")
+    print(
+        f"audit pages: {options.rows:,} events in the domain, pages of {PAGE}, "
+        f"medians of {options.repeat}; {harness.machine()}"
+    )
     for kind in harness.backends(options.db):
         with harness.bench_database(kind, "audit") as db:
             result = harness.run_with_orm(db, lambda: _measure(options.rows, options.repeat))

@@ -24,9 +24,20 @@ from gql_portal.db import tortoise_config
 from gql_portal.settings import get_settings
 
 USER_COLUMNS = (
-    "created_at", "two_factor_enabled", "display_name", "code_locked_until",
-    "enrollment_deadline", "id", "two_factor_enabled_at", "last_login_at", "code_failures",
-    "password_hash", "email_normalized", "roles", "email", "domain_id",
+    "created_at",
+    "two_factor_enabled",
+    "display_name",
+    "code_locked_until",
+    "enrollment_deadline",
+    "id",
+    "two_factor_enabled_at",
+    "last_login_at",
+    "code_failures",
+    "password_hash",
+    "email_normalized",
+    "roles",
+    "email",
+    "domain_id",
 )
 RULES_SQL = (
     'SELECT "audit_retention_days","two_factor_enabled","updated_by_id","id","updated_at",'
@@ -35,7 +46,8 @@ RULES_SQL = (
 )
 TOUCH_SQL = 'UPDATE "sessions" SET "last_seen_at"=? WHERE "id"=?'
 USERS_SQL = (
-    "SELECT " + ",".join(f'"{c}"' for c in USER_COLUMNS)
+    "SELECT "
+    + ",".join(f'"{c}"' for c in USER_COLUMNS)
     + ' FROM "users" WHERE "domain_id"=? ORDER BY "email_normalized" ASC LIMIT ?'
 )
 DOMAINS_SQL = 'SELECT "created_at","name","id" FROM "domains" WHERE "id" IN ({})'
@@ -87,8 +99,10 @@ def roles(stored: str) -> list[str]:
 
 def unauthenticated() -> Response:
     return JSONResponse(
-        {"data": None, "errors": [{"message": "Invalid token",
-                                   "extensions": {"code": "UNAUTHENTICATED"}}]}
+        {
+            "data": None,
+            "errors": [{"message": "Invalid token", "extensions": {"code": "UNAUTHENTICATED"}}],
+        }
     )
 
 
@@ -123,12 +137,18 @@ async def me(request: Request) -> Response:
     if found is None:
         return unauthenticated()
     user = found["user"]
-    return JSONResponse({"data": {"me": {
-        "id": str(user["id"]),
-        "email": user["email"],
-        "displayName": user["display_name"],
-        "roles": roles(user["roles"]),
-    }}})
+    return JSONResponse(
+        {
+            "data": {
+                "me": {
+                    "id": str(user["id"]),
+                    "email": user["email"],
+                    "displayName": user["display_name"],
+                    "roles": roles(user["roles"]),
+                }
+            }
+        }
+    )
 
 
 def state(rules: dict[str, Any], user: dict[str, Any], enrolled: bool) -> str:
@@ -153,45 +173,62 @@ async def users(request: Request) -> Response:
     domain_ids = sorted({row["domain_id"] for row in items})
     domain_marks = ",".join("?" * len(domain_ids))
     domains = {r["id"]: r for r in await db.rows(DOMAINS_SQL.format(domain_marks), domain_ids)}
-    rules = {r["domain_id"]: r for r in await db.rows(RULES_IN_SQL.format(domain_marks),
-                                                      domain_ids)}
-    authenticators = {
-        r["user_id"]: r for r in await db.rows(AUTHENTICATORS_SQL.format(marks), ids)
-    } if ids else {}
-    remaining = {
-        r["user_id"]: r["remaining"] for r in await db.rows(RECOVERY_SQL.format(marks), ids)
-    } if ids else {}
+    rules = {
+        r["domain_id"]: r for r in await db.rows(RULES_IN_SQL.format(domain_marks), domain_ids)
+    }
+    authenticators = (
+        {r["user_id"]: r for r in await db.rows(AUTHENTICATORS_SQL.format(marks), ids)}
+        if ids
+        else {}
+    )
+    remaining = (
+        {r["user_id"]: r["remaining"] for r in await db.rows(RECOVERY_SQL.format(marks), ids)}
+        if ids
+        else {}
+    )
     now = utcnow()
     edges = []
     for row in items:
         authenticator = authenticators.get(row["id"])
         domain = domains[row["domain_id"]]
         locked_until = db.time(row["code_locked_until"])
-        edges.append({
-            "cursor": encode_cursor("user", row["email_normalized"]),
-            "node": {
-                "id": str(row["id"]),
-                "email": row["email"],
-                "displayName": row["display_name"],
-                "roles": roles(row["roles"]),
-                "domain": {"id": str(domain["id"]), "name": domain["name"]},
-                "twoFactor": {
-                    "state": state(rules[row["domain_id"]], row, authenticator is not None),
-                    "enabled": bool(row["two_factor_enabled"]),
-                    "enrolled": authenticator is not None,
-                    "enrolledAt": iso(db.time(authenticator["confirmed_at"]))
-                    if authenticator else None,
-                    "recoveryCodesRemaining": remaining.get(row["id"], 0),
-                    "lockedUntil": iso(locked_until)
-                    if locked_until is not None and locked_until > now else None,
+        edges.append(
+            {
+                "cursor": encode_cursor("user", row["email_normalized"]),
+                "node": {
+                    "id": str(row["id"]),
+                    "email": row["email"],
+                    "displayName": row["display_name"],
+                    "roles": roles(row["roles"]),
+                    "domain": {"id": str(domain["id"]), "name": domain["name"]},
+                    "twoFactor": {
+                        "state": state(rules[row["domain_id"]], row, authenticator is not None),
+                        "enabled": bool(row["two_factor_enabled"]),
+                        "enrolled": authenticator is not None,
+                        "enrolledAt": iso(db.time(authenticator["confirmed_at"]))
+                        if authenticator
+                        else None,
+                        "recoveryCodesRemaining": remaining.get(row["id"], 0),
+                        "lockedUntil": iso(locked_until)
+                        if locked_until is not None and locked_until > now
+                        else None,
+                    },
                 },
-            },
-        })
-    return JSONResponse({"data": {"users": {
-        "edges": edges,
-        "pageInfo": {"hasNextPage": len(page) > size,
-                     "endCursor": edges[-1]["cursor"] if edges else None},
-    }}})
+            }
+        )
+    return JSONResponse(
+        {
+            "data": {
+                "users": {
+                    "edges": edges,
+                    "pageInfo": {
+                        "hasNextPage": len(page) > size,
+                        "endCursor": edges[-1]["cursor"] if edges else None,
+                    },
+                }
+            }
+        }
+    )
 
 
 async def healthz(request: Request) -> Response:

@@ -1,7 +1,7 @@
 """Bulk 2FA enablement: 100,000 users through the worker (arq + ``gql-portal worker``), against
 the same work as two raw set-based statements, on the same database in the same run.
 
-    python -m bench.bulk_enable --db both --users 100000 [--redis redis://127.0.0.1:6379/14]
+    python -m bench.bulk_enable --db both --users 100000 [--redis redis://127.0.0.1:6379/11]
 
 Without a Redis that answers, the job runs through the in-process runner instead (as with
 ``make run``). Prints both times and the ratio; the goal is within 2x.
@@ -17,7 +17,7 @@ from typing import Any
 from bench.harness import ROOT, backends, bench_database, parser, run_with_orm
 from bench.seed import add_users, make_domain
 
-DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 
 
 async def _redis_answers(url: str) -> bool:
@@ -58,8 +58,13 @@ async def _raw_set_based(domain_id: int) -> float:
             "target_email, job_id, details) SELECT domain_id, ?, 'USER_TWO_FACTOR_ENABLED', "
             f"'SUCCESS', id, email, ?, {details} FROM users "
             "WHERE domain_id = ? AND two_factor_enabled_at = ?",
-            [now, job_id if postgres else str(job_id), '{"enrollmentDeadline":null}',
-             domain_id, now],
+            [
+                now,
+                job_id if postgres else str(job_id),
+                '{"enrollmentDeadline":null}',
+                domain_id,
+                now,
+            ],
         )
     return time.perf_counter() - started
 
@@ -71,13 +76,15 @@ async def _through_runner(domain_id: int, redis_url: str | None) -> float:
     from gql_portal.bulk.selection import UserSelection
     from gql_portal.bulk.services import start_job
 
-    dispatcher: JobDispatcher = (
-        QueueDispatcher(redis_url) if redis_url else InProcessDispatcher()
-    )
+    dispatcher: JobDispatcher = QueueDispatcher(redis_url) if redis_url else InProcessDispatcher()
     started = time.perf_counter()
     job = await start_job(
-        actor=None, domain_id=domain_id, selection=UserSelection(), dry_run=False,
-        meta=SYSTEM, dispatcher=dispatcher,
+        actor=None,
+        domain_id=domain_id,
+        selection=UserSelection(),
+        dry_run=False,
+        meta=SYSTEM,
+        dispatcher=dispatcher,
     )
     while not job.is_final:
         await asyncio.sleep(0.02)
@@ -90,6 +97,7 @@ async def _through_runner(domain_id: int, redis_url: str | None) -> float:
 
 def run(kind: str, users: int, redis_url: str | None) -> dict[str, Any]:
     with bench_database(kind, "bulk") as db:
+
         async def seed() -> tuple[int, int]:
             from bench.seed import default_cost_hash
 
@@ -107,8 +115,11 @@ def run(kind: str, users: int, redis_url: str | None) -> dict[str, Any]:
         if redis_url is not None:
             env = {**db.env, "GQL_PORTAL_REDIS_URL": redis_url}
             worker = subprocess.Popen(
-                [sys.executable, "-m", "gql_portal.cli", "worker"], env=env, cwd=ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "gql_portal.cli", "worker"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             time.sleep(2)  # worker start-up is not part of the job
         try:

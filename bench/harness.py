@@ -253,8 +253,9 @@ def post_path(target: Server, path: str, body: dict[str, Any], token: str | None
 # --- load ----------------------------------------------------------------------------------
 
 
-def graphql_request(query: str, token: str | None, variables: dict[str, Any] | None = None,
-                    path: str = "/graphql") -> dict[str, Any]:
+def graphql_request(
+    query: str, token: str | None, variables: dict[str, Any] | None = None, path: str = "/graphql"
+) -> dict[str, Any]:
     headers = {"content-type": "application/json"}
     if token:
         headers["authorization"] = f"Bearer {token}"
@@ -264,8 +265,15 @@ def graphql_request(query: str, token: str | None, variables: dict[str, Any] | N
     return {"method": "POST", "path": path, "headers": headers, "body": json.dumps(body)}
 
 
-def stream(name: str, requests: list[dict[str, Any]], connections: int, *, once: bool = False,
-           totp_secret: str | None = None, rate: float | None = None) -> dict[str, Any]:
+def stream(
+    name: str,
+    requests: list[dict[str, Any]],
+    connections: int,
+    *,
+    once: bool = False,
+    totp_secret: str | None = None,
+    rate: float | None = None,
+) -> dict[str, Any]:
     return {
         "name": name,
         "connections": connections,
@@ -276,8 +284,9 @@ def stream(name: str, requests: list[dict[str, Any]], connections: int, *, once:
     }
 
 
-def alternate(runs: int, baseline: Callable[[], Any], ours: Callable[[], Any]
-              ) -> tuple[list[Any], list[Any]]:
+def alternate(
+    runs: int, baseline: Callable[[], Any], ours: Callable[[], Any]
+) -> tuple[list[Any], list[Any]]:
     """``runs`` measurements of each side, back to back, the order swapped every run."""
     first: list[Any] = []
     second: list[Any] = []
@@ -292,19 +301,31 @@ def alternate(runs: int, baseline: Callable[[], Any], ours: Callable[[], Any]
     return first, second
 
 
-def load(target: Server, streams: list[dict[str, Any]], *, warmup: float, duration: float,
-         cpu: int | None = LOADGEN_CPU) -> dict[str, dict[str, Any]]:
+def load(
+    target: Server,
+    streams: list[dict[str, Any]],
+    *,
+    warmup: float,
+    duration: float,
+    cpu: int | None = LOADGEN_CPU,
+) -> dict[str, dict[str, Any]]:
     """Run bench.loadgen in its own process against ``target``; results by stream name."""
-    spec = {"host": HOST, "port": target.port, "warmup": warmup, "duration": duration,
-            "streams": streams}
+    spec = {
+        "host": HOST,
+        "port": target.port,
+        "warmup": warmup,
+        "duration": duration,
+        "streams": streams,
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
         json.dump(spec, file)
     try:
         command = [sys.executable, "-m", "bench.loadgen", file.name]
         if cpu is not None and cpu in cpus():
             command += ["--cpu", str(cpu)]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, check=False,
-                              timeout=warmup + duration + 120)
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, check=False, timeout=warmup + duration + 120
+        )
     finally:
         os.unlink(file.name)
     if done.returncode != 0:
@@ -383,26 +404,53 @@ def event_loop_stack() -> str:
     return f"uvicorn loop={loop} http={http}"
 
 
-def report(title: str, baseline_name: str, ours_name: str, rows: dict[str, list[Row]],
-           json_out: str | None = None) -> None:
+def report(
+    title: str,
+    baseline_name: str,
+    ours_name: str,
+    rows: dict[str, list[Row]],
+    json_out: str | None = None,
+) -> None:
     print(f"\n== {title}")
     print(f"   baseline: {baseline_name}\n   ours:     {ours_name}")
-    print(f"   {machine()}; {event_loop_stack()}; server on CPU {SERVER_CPU}, load on "
-          f"CPU {LOADGEN_CPU}")
+    print(
+        f"   {machine()}; {event_loop_stack()}; server on CPU {SERVER_CPU}, load on "
+        f"CPU {LOADGEN_CPU}"
+    )
     header = f"{'db':<9}{'metric':<26}{'baseline':>12}{'ours':>12}{'ratio':>8}  {'goal':<9}met"
     print(header)
     print("-" * len(header))
     for kind, items in rows.items():
         for row in items:
             met = {True: "yes", False: "NO", None: ""}[row.met]
-            print(f"{kind:<9}{row.name + ' (' + row.unit + ')':<26}"
-                  f"{row.baseline_median:>12.1f}{row.ours_median:>12.1f}"
-                  f"{row.ratio:>7.2f}x  {row.goal:<9}{met}")
+            print(
+                f"{kind:<9}{row.name + ' (' + row.unit + ')':<26}"
+                f"{row.baseline_median:>12.1f}{row.ours_median:>12.1f}"
+                f"{row.ratio:>7.2f}x  {row.goal:<9}{met}"
+            )
     if json_out:
-        Path(json_out).write_text(json.dumps({
-            "title": title, "machine": machine(),
-            "rows": {kind: [{"name": r.name, "unit": r.unit, "baseline": r.baseline,
-                             "ours": r.ours, "ratio": r.ratio, "goal": r.goal, "met": r.met}
-                            for r in items] for kind, items in rows.items()},
-        }, indent=2))
+        Path(json_out).write_text(
+            json.dumps(
+                {
+                    "title": title,
+                    "machine": machine(),
+                    "rows": {
+                        kind: [
+                            {
+                                "name": r.name,
+                                "unit": r.unit,
+                                "baseline": r.baseline,
+                                "ours": r.ours,
+                                "ratio": r.ratio,
+                                "goal": r.goal,
+                                "met": r.met,
+                            }
+                            for r in items
+                        ]
+                        for kind, items in rows.items()
+                    },
+                },
+                indent=2,
+            )
+        )
     sys.stdout.flush()

@@ -185,9 +185,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     tasks = []
     for stream in streams:
         codes = TotpCodes(stream.totp_secret) if stream.totp_secret else None
-        tasks += [
-            connection(host, port, stream, clock, codes) for _ in range(stream.connections)
-        ]
+        tasks += [connection(host, port, stream, clock, codes) for _ in range(stream.connections)]
     await asyncio.gather(*tasks)
     return {"streams": [summary(stream, clock) for stream in streams]}
 

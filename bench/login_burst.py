@@ -31,24 +31,33 @@ def measure(kind: str, args: Any) -> tuple[list[Row], list[float]]:
     with harness.bench_database(kind, "login") as db:
         tokens, emails = harness.run_with_orm(db, seed_burst)
         me_stream = harness.stream("me", me_requests(tokens, "/graphql"), 4, rate=args.rate)
-        logins = [harness.graphql_request(LOGIN, None, {"e": e, "p": seed.PASSWORD})
-                  for e in emails]
+        logins = [
+            harness.graphql_request(LOGIN, None, {"e": e, "p": seed.PASSWORD}) for e in emails
+        ]
         with harness.portal_server(db, cpu=None) as ours:
+
             def idle() -> dict[str, Any]:
-                return harness.load(ours, [me_stream], warmup=args.warmup,
-                                    duration=args.duration)
+                return harness.load(ours, [me_stream], warmup=args.warmup, duration=args.duration)
 
             def burst() -> dict[str, Any]:
                 streams = [me_stream, harness.stream("login", logins, args.logins)]
-                return harness.load(ours, streams, warmup=args.warmup,
-                                    duration=args.duration)
+                return harness.load(ours, streams, warmup=args.warmup, duration=args.duration)
 
             base, mine = harness.alternate(args.runs, idle, burst)
     rows = [
-        Row("me p99, logins vs idle", "ms", [r["me"]["p99_ms"] for r in base],
-            [r["me"]["p99_ms"] for r in mine], at_most=2.0),
-        Row("me p50, logins vs idle", "ms", [r["me"]["p50_ms"] for r in base],
-            [r["me"]["p50_ms"] for r in mine]),
+        Row(
+            "me p99, logins vs idle",
+            "ms",
+            [r["me"]["p99_ms"] for r in base],
+            [r["me"]["p99_ms"] for r in mine],
+            at_most=2.0,
+        ),
+        Row(
+            "me p50, logins vs idle",
+            "ms",
+            [r["me"]["p50_ms"] for r in base],
+            [r["me"]["p50_ms"] for r in mine],
+        ),
     ]
     return rows, [r["login"]["rps"] for r in mine]
 

@@ -23,8 +23,14 @@ def me_requests(tokens: list[str], path: str) -> list[dict[str, Any]]:
     return [harness.graphql_request(QUERY, token, path=path) for token in tokens]
 
 
-def same_answer(ours: harness.Server, bare: harness.Server, query: str, token: str,
-                bare_path: str, variables: dict[str, Any] | None = None) -> None:
+def same_answer(
+    ours: harness.Server,
+    bare: harness.Server,
+    query: str,
+    token: str,
+    bare_path: str,
+    variables: dict[str, Any] | None = None,
+) -> None:
     body = {"query": query} | ({"variables": variables} if variables else {})
     mine = harness.post(ours, body, token)
     theirs = harness.post_path(bare, bare_path, body, token)
@@ -40,15 +46,21 @@ def measure(kind: str, args: Any) -> list[Row]:
 
             def run(target: harness.Server, path: str) -> dict[str, Any]:
                 streams = [harness.stream("me", me_requests(tokens, path), args.connections)]
-                return harness.load(target, streams, warmup=args.warmup,
-                                    duration=args.duration)["me"]
+                return harness.load(target, streams, warmup=args.warmup, duration=args.duration)[
+                    "me"
+                ]
 
             base, mine = harness.alternate(
                 args.runs, lambda: run(bare, "/me"), lambda: run(ours, "/graphql")
             )
     return [
-        Row("me throughput", "req/s", [r["rps"] for r in base], [r["rps"] for r in mine],
-            at_least=0.5),
+        Row(
+            "me throughput",
+            "req/s",
+            [r["rps"] for r in base],
+            [r["rps"] for r in mine],
+            at_least=0.5,
+        ),
         Row("me p99", "ms", [r["p99_ms"] for r in base], [r["p99_ms"] for r in mine]),
     ]
 

@@ -14,20 +14,32 @@ from bench.me import QUERY, me_requests, seed_me
 def measure(kind: str, args: Any) -> list[Row]:
     with harness.bench_database(kind, "mw") as db:
         tokens = harness.run_with_orm(db, seed_me)
-        with harness.bench_server(db, "portal") as full, \
-                harness.bench_server(db, "portal-no-middleware") as bare:
+        with (
+            harness.bench_server(db, "portal") as full,
+            harness.bench_server(db, "portal-no-middleware") as bare,
+        ):
+
             def run(target: harness.Server) -> dict[str, Any]:
-                streams = [harness.stream("me", me_requests(tokens, "/graphql"),
-                                          args.connections)]
-                return harness.load(target, streams, warmup=args.warmup,
-                                    duration=args.duration)["me"]
+                streams = [harness.stream("me", me_requests(tokens, "/graphql"), args.connections)]
+                return harness.load(target, streams, warmup=args.warmup, duration=args.duration)[
+                    "me"
+                ]
 
             base, mine = harness.alternate(args.runs, lambda: run(bare), lambda: run(full))
     return [
-        Row("me, middleware on/off", "req/s", [r["rps"] for r in base],
-            [r["rps"] for r in mine], at_least=0.9),
-        Row("me p99, middleware on/off", "ms", [r["p99_ms"] for r in base],
-            [r["p99_ms"] for r in mine]),
+        Row(
+            "me, middleware on/off",
+            "req/s",
+            [r["rps"] for r in base],
+            [r["rps"] for r in mine],
+            at_least=0.9,
+        ),
+        Row(
+            "me p99, middleware on/off",
+            "ms",
+            [r["p99_ms"] for r in base],
+            [r["p99_ms"] for r in mine],
+        ),
     ]
 
 

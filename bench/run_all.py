@@ -11,8 +11,15 @@ import subprocess
 import sys
 import time
 
-SCRIPTS = ["me", "users_page", "verify_totp", "login_burst", "middleware",
-           "bulk_enable", "audit_pages"]
+SCRIPTS = [
+    "me",
+    "users_page",
+    "verify_totp",
+    "login_burst",
+    "middleware",
+    "bulk_enable",
+    "audit_pages",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +33,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== bench/{name}.py: not present, skipped", flush=True)
             continue
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", f"bench.{name}", "--db", args.db, *extra],
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", f"bench.{name}", "--db", args.db, *extra], check=False
+        )
         took = time.monotonic() - started
-        print(f"   bench/{name}.py: {'ok' if done.returncode == 0 else 'FAILED'} "
-              f"in {took:.0f}s", flush=True)
+        print(
+            f"   bench/{name}.py: {'ok' if done.returncode == 0 else 'FAILED'} in {took:.0f}s",
+            flush=True,
+        )
         if done.returncode != 0:
             failed.append(name)
     if failed:

@@ -89,8 +89,9 @@ async def add_sessions(users: list[User], *, pending: bool = False) -> list[str]
 async def add_authenticators(users: list[User], *, with_recovery_codes: bool = False) -> None:
     now = utcnow()
     secret = encrypt_secret(TOTP_SECRET)
-    rows = [TotpAuthenticator(user_id=u.id, secret_encrypted=secret, confirmed_at=now)
-            for u in users]
+    rows = [
+        TotpAuthenticator(user_id=u.id, secret_encrypted=secret, confirmed_at=now) for u in users
+    ]
     for start in range(0, len(rows), BATCH):
         await TotpAuthenticator.bulk_create(rows[start : start + BATCH])
     if with_recovery_codes:

@@ -1,6 +1,6 @@
 """Serve one of the bench apps with the same uvicorn options as ``gql-portal serve``.
 
-    python -m bench.serve portal|portal-no-middleware|bare --host 127.0.0.1 --port 8001
+python -m bench.serve portal|portal-no-middleware|bare --host 127.0.0.1 --port 8001
 """
 
 import argparse

@@ -23,10 +23,12 @@ async def seed_users() -> list[str]:
     from gql_portal.accounts.models import Role
 
     domain = await seed.make_domain("users.bench.example", two_factor=True)
-    admins = await seed.add_users(domain, "admin", 1, password_hash="x",
-                                  roles=[Role.SECURITY_ADMIN, Role.USER])
-    members = await seed.add_users(domain, "member", MEMBERS, password_hash="x",
-                                   two_factor_enabled=None)
+    admins = await seed.add_users(
+        domain, "admin", 1, password_hash="x", roles=[Role.SECURITY_ADMIN, Role.USER]
+    )
+    members = await seed.add_users(
+        domain, "member", MEMBERS, password_hash="x", two_factor_enabled=None
+    )
     # Every other enabled user is enrolled, with recovery codes (3 of 10 used).
     await seed.add_authenticators(members[::4], with_recovery_codes=True)
     return await seed.add_sessions(admins * SESSIONS)
@@ -38,8 +40,12 @@ class StatementCounter(logging.Handler):
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE",
-                                                            "DELETE", "WITH")):
+        if (
+            record.getMessage()
+            .lstrip()
+            .upper()
+            .startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH"))
+        ):
             self.count += 1
 
 
@@ -60,7 +66,8 @@ async def statements_per_page(token: str) -> dict[int, int]:
             logger.addHandler(counter)
             try:
                 answer = await client.post(
-                    "/graphql", json={"query": QUERY, "variables": {"first": size}},
+                    "/graphql",
+                    json={"query": QUERY, "variables": {"first": size}},
                     headers={"authorization": f"Bearer {token}"},
                 )
             finally:
@@ -81,18 +88,25 @@ def measure(kind: str, args: Any) -> tuple[list[Row], dict[int, int]]:
             same_answer(ours, bare, QUERY, tokens[0], "/users", {"first": 50})
 
             def run(target: harness.Server, path: str) -> dict[str, Any]:
-                requests = [harness.graphql_request(QUERY, t, {"first": 50}, path=path)
-                            for t in tokens]
+                requests = [
+                    harness.graphql_request(QUERY, t, {"first": 50}, path=path) for t in tokens
+                ]
                 streams = [harness.stream("users", requests, args.connections)]
-                return harness.load(target, streams, warmup=args.warmup,
-                                    duration=args.duration)["users"]
+                return harness.load(target, streams, warmup=args.warmup, duration=args.duration)[
+                    "users"
+                ]
 
             base, mine = harness.alternate(
                 args.runs, lambda: run(bare, "/users"), lambda: run(ours, "/graphql")
             )
     rows = [
-        Row("users(50) throughput", "req/s", [r["rps"] for r in base],
-            [r["rps"] for r in mine], at_least=0.35),
+        Row(
+            "users(50) throughput",
+            "req/s",
+            [r["rps"] for r in base],
+            [r["rps"] for r in mine],
+            at_least=0.35,
+        ),
         Row("users(50) p99", "ms", [r["p99_ms"] for r in base], [r["p99_ms"] for r in mine]),
     ]
     return rows, counts
@@ -114,8 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     for kind, per_size in counts.items():
         fixed = len(set(per_size.values())) == 1
         sizes = ", ".join(f"{size} users: {n}" for size, n in per_size.items())
-        print(f"{kind:<9}SQL statements per page: {sizes} -> "
-              f"{'fixed (goal met)' if fixed else 'GROWS WITH THE PAGE (goal missed)'}")
+        print(
+            f"{kind:<9}SQL statements per page: {sizes} -> "
+            f"{'fixed (goal met)' if fixed else 'GROWS WITH THE PAGE (goal missed)'}"
+        )
 
 
 if __name__ == "__main__":

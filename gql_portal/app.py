@@ -48,9 +48,7 @@ def create_app(
             yield
             return
         ensure_data_dir(settings)
-        async with RegisterTortoise(
-            app, config=tortoise_config(settings.resolved_database_url)
-        ):
+        async with RegisterTortoise(app, config=tortoise_config(settings.resolved_database_url)):
             if isinstance(bulk_dispatcher, InProcessDispatcher):
                 bulk_dispatcher.start_sweeper()
             # Without Redis no arq cron seals the audit chain: this process does it.

@@ -144,9 +144,7 @@ def _bulk_enable(args: argparse.Namespace) -> int:
         roles = [Role(role) for role in args.role] if args.role else None
     except ValueError:
         raise CommandError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
-    return _run_db(
-        lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run)
-    )
+    return _run_db(lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run))
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -14,21 +14,24 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 HTTP_REQUESTS = Counter(
-    "gql_portal_http_requests_total", "HTTP requests by route, method and status.",
+    "gql_portal_http_requests_total",
+    "HTTP requests by route, method and status.",
     ["route", "method", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "gql_portal_http_request_duration_seconds", "HTTP request latency by route.",
+    "gql_portal_http_request_duration_seconds",
+    "HTTP request latency by route.",
     ["route", "method"],
 )
 GRAPHQL_OPERATIONS = Counter(
     "gql_portal_graphql_operations_total",
     "Root fields executed, by field and outcome (OK or the error code); "
-    "refused documents count as operation=\"(refused)\".",
+    'refused documents count as operation="(refused)".',
     ["operation", "outcome"],
 )
 GRAPHQL_LATENCY = Histogram(
-    "gql_portal_graphql_duration_seconds", "GraphQL operation latency by operation type.",
+    "gql_portal_graphql_duration_seconds",
+    "GraphQL operation latency by operation type.",
     ["operation_type"],
 )
 LOGINS = Counter(

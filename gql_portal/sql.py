@@ -51,9 +51,7 @@ async def execute(connection: BaseDBAsyncClient, sql: str, values: list[Any]) ->
     return int(rows)
 
 
-async def fetch(
-    connection: BaseDBAsyncClient, sql: str, values: list[Any]
-) -> list[dict[str, Any]]:
+async def fetch(connection: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[dict[str, Any]]:
     """Rows as dicts, also for ``UPDATE ... RETURNING`` (which ``execute_query`` drops)."""
     rows = await connection.execute_query_dict(
         placeholders(connection, sql), [db_value(connection, value) for value in values]

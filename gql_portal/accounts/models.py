@@ -76,7 +76,8 @@ class User(Model):
     class Meta:
         table = "users"
         unique_together = (("domain", "email_normalized"),)
-        indexes = (("domain_id", "two_factor_enabled"),)
+        # (domain_id, id): keyset walks of a domain (bulk jobs) are range scans, not sorts.
+        indexes = (("domain_id", "two_factor_enabled"), ("domain_id", "id"))
 
     @property
     def role_list(self) -> list[Role]:

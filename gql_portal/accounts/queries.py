@@ -2,6 +2,7 @@ import strawberry
 
 from gql_portal.accounts import directory
 from gql_portal.accounts.models import Role
+from gql_portal.accounts.presenters import present_user, present_users
 from gql_portal.accounts.types import (
     DomainType,
     PageInfo,
@@ -34,8 +35,7 @@ class AccountQueries:
         if info.context.auth_error is None and info.context.viewer is None:
             return None
         viewer = current_viewer(info, allow_pending=True)
-        info.context.loaders.prime_user(viewer.user)
-        return UserType.from_model(viewer.user)
+        return await present_user(info, viewer.user)
 
     @strawberry.field(permission_classes=[FullyAuthenticated])
     async def domain(self, info: Info) -> DomainType:
@@ -66,12 +66,11 @@ class AccountQueries:
             query=query,
             meta=info.context.meta,
         )
-        for user in page.items:
-            info.context.loaders.prime_user(user)
+        nodes = await present_users(info, page.items)
         return UserConnection(
             edges=[
-                UserEdge(cursor=cursor, node=UserType.from_model(user))
-                for user, cursor in zip(page.items, page.cursors, strict=True)
+                UserEdge(cursor=cursor, node=node)
+                for node, cursor in zip(nodes, page.cursors, strict=True)
             ],
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
@@ -83,4 +82,4 @@ class AccountQueries:
     async def user(self, info: Info, id: strawberry.ID) -> UserType | None:
         viewer = current_viewer(info)
         user = await directory.get_user(actor=viewer.user, user_id=str(id), meta=info.context.meta)
-        return UserType.from_model(user)
+        return await present_user(info, user)

@@ -24,6 +24,10 @@ class UserType:
     created_at: datetime
     last_login_at: datetime | None
     model: strawberry.Private[User]
+    # Filled in by accounts.presenters for whole pages at once, so the nested fields stay
+    # synchronous: no awaitable per row (see bench/README.md, 7.2).
+    loaded_domain: strawberry.Private["DomainType | None"] = None
+    loaded_two_factor: strawberry.Private["UserTwoFactorType | None"] = None
 
     @classmethod
     def from_model(cls, user: User) -> "UserType":
@@ -38,18 +42,16 @@ class UserType:
         )
 
     @strawberry.field
-    async def domain(self, info: Info) -> "DomainType":
-        domain = await info.context.loaders.domain.load(self.model.domain_id)
-        assert domain is not None
-        return DomainType.from_model(domain)
+    def domain(self) -> "DomainType":
+        assert self.loaded_domain is not None, "build UserType with accounts.presenters"
+        return self.loaded_domain
 
     @strawberry.field
-    async def two_factor(
-        self, info: Info
+    def two_factor(
+        self,
     ) -> Annotated["UserTwoFactorType", strawberry.lazy("gql_portal.two_factor.types")]:
-        from gql_portal.two_factor.types import UserTwoFactorType
-
-        return await UserTwoFactorType.load(info, self.model)
+        assert self.loaded_two_factor is not None, "build UserType with accounts.presenters"
+        return self.loaded_two_factor
 
 
 @strawberry.type(name="Domain")

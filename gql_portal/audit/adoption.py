@@ -57,9 +57,7 @@ async def adoption_series(*, actor: User, days: int, meta: RequestMeta) -> list[
     for row in rows:
         day, action = as_utc(row["day"]).date(), AuditAction(row["action"])
         enabled_change[day] = enabled_change.get(day, 0) + _ENABLED.get(action, 0) * row["total"]
-        enrolled_change[day] = (
-            enrolled_change.get(day, 0) + _ENROLLED.get(action, 0) * row["total"]
-        )
+        enrolled_change[day] = enrolled_change.get(day, 0) + _ENROLLED.get(action, 0) * row["total"]
     series = []
     enabled, enrolled = counts.enabled, counts.enrolled
     for offset in range(days):

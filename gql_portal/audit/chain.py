@@ -105,9 +105,7 @@ async def seal_chain(chain: int, *, batch_size: int = 500, settle: timedelta = S
             event.chain_hash = previous = link(previous, event.content_hash)
         async with in_transaction() as connection:
             advanced = (
-                await AuditChainState.filter(
-                    domain_id=chain, last_sealed_id=state.last_sealed_id
-                )
+                await AuditChainState.filter(domain_id=chain, last_sealed_id=state.last_sealed_id)
                 .using_db(connection)
                 .update(
                     last_sealed_id=batch[-1].id,
@@ -167,20 +165,33 @@ async def verify_chain(chain: int) -> ChainReport:
     last_checked: int | None = None
     async for event in _sealed_range(chain, start, last_sealed):
         if event.chain_hash is None or event.content_hash is None:
-            return ChainReport(verified, 0, f"event {event.id} lies inside the sealed range "
-                               "but is not sealed (inserted later, or its seal erased)", event.id)
+            return ChainReport(
+                verified,
+                0,
+                f"event {event.id} lies inside the sealed range "
+                "but is not sealed (inserted later, or its seal erased)",
+                event.id,
+            )
         if content_hash(event) != event.content_hash:
-            return ChainReport(verified, 0, f"event {event.id} was altered after sealing",
-                               event.id)
+            return ChainReport(verified, 0, f"event {event.id} was altered after sealing", event.id)
         if link(previous, event.content_hash) != event.chain_hash:
-            return ChainReport(verified, 0, f"event {event.id} does not follow its "
-                               "predecessor: sealed events before it were removed "
-                               "(or its chain hash was altered)", event.id)
+            return ChainReport(
+                verified,
+                0,
+                f"event {event.id} does not follow its "
+                "predecessor: sealed events before it were removed "
+                "(or its chain hash was altered)",
+                event.id,
+            )
         previous = event.chain_hash
         last_checked = event.id
         verified += 1
     unsealed = await AuditEvent.filter(chain_filter(chain), id__gt=last_sealed).count()
     if state is not None and previous != state.last_chain_hash:
-        return ChainReport(verified, unsealed, f"sealed events after id {last_checked or start} "
-                           f"up to id {last_sealed} were removed", last_checked)
+        return ChainReport(
+            verified,
+            unsealed,
+            f"sealed events after id {last_checked or start} up to id {last_sealed} were removed",
+            last_checked,
+        )
     return ChainReport(verified, unsealed)

@@ -82,8 +82,7 @@ def csv_lines(rows: Iterable[dict[str, Any]], *, header: bool) -> str:
 def ndjson_lines(rows: Iterable[dict[str, Any]]) -> str:
     # ensure_ascii escapes every control character (and U+2028/2029) as \uXXXX.
     return "".join(
-        json.dumps({column: _json_value(row[column]) for column in COLUMNS}) + "\n"
-        for row in rows
+        json.dumps({column: _json_value(row[column]) for column in COLUMNS}) + "\n" for row in rows
     )
 
 

@@ -80,7 +80,9 @@ async def _load_user(info: Info, user_id: int | None) -> UserType | None:
     # Events are scoped to the viewer's domain; a user moved elsewhere is not shown.
     if user is None or viewer is None or user.domain_id != viewer.user.domain_id:
         return None
-    return UserType.from_model(user)
+    from gql_portal.accounts.presenters import present_user
+
+    return await present_user(info, user)
 
 
 @strawberry.type

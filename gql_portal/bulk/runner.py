@@ -109,8 +109,10 @@ async def _run_chunk(
     job_id: UUID, size: int, connection: BaseDBAsyncClient
 ) -> tuple[BulkJob | None, bool]:
     now = utcnow()
-    locked = await BulkJob.filter(id=job_id, status=RUNNING).using_db(connection).update(
-        heartbeat_at=now
+    locked = (
+        await BulkJob.filter(id=job_id, status=RUNNING)
+        .using_db(connection)
+        .update(heartbeat_at=now)
     )
     job = await BulkJob.filter(id=job_id).using_db(connection).first()
     if not locked or job is None:
@@ -133,12 +135,16 @@ async def _run_chunk(
     user_ids: list[int] = [int(value) for value in ids]  # type: ignore[call-overload]
     last_id = user_ids[-1]
     changed = await enable_chunk(job, rules, user_ids, now, connection)
-    await BulkJob.filter(id=job_id).using_db(connection).update(
-        checkpoint_user_id=last_id,
-        processed=F("processed") + len(ids),
-        changed=F("changed") + changed,
-        skipped=F("skipped") + (len(ids) - changed),
-        heartbeat_at=now,
+    await (
+        BulkJob.filter(id=job_id)
+        .using_db(connection)
+        .update(
+            checkpoint_user_id=last_id,
+            processed=F("processed") + len(ids),
+            changed=F("changed") + changed,
+            skipped=F("skipped") + (len(ids) - changed),
+            heartbeat_at=now,
+        )
     )
     job.checkpoint_user_id = last_id
     job.processed += len(ids)
@@ -154,8 +160,10 @@ async def _finish(job: BulkJob, status: BulkJobStatus, connection: BaseDBAsyncCl
     if status is BulkJobStatus.SUCCEEDED:
         # Users created while the job ran may have joined the selection.
         values["total"] = job.processed
-    await BulkJob.filter(id=job.id, status=RUNNING).using_db(connection).update(
-        active_domain_id=None, **values
+    await (
+        BulkJob.filter(id=job.id, status=RUNNING)
+        .using_db(connection)
+        .update(active_domain_id=None, **values)
     )
     await job.refresh_from_db(using_db=connection)
     if status is BulkJobStatus.SUCCEEDED:
@@ -173,13 +181,15 @@ async def fail_job(job_id: UUID, error: BaseException | str) -> BulkJob | None:
         log.error("bulk job %s failed", job_id, exc_info=error)
         message = f"Unexpected {type(error).__name__}; the details are in the server log"
     async with in_transaction() as connection:
-        failed = await BulkJob.filter(
-            id=job_id, status__in=[BulkJobStatus.QUEUED.value, RUNNING]
-        ).using_db(connection).update(
-            status=BulkJobStatus.FAILED.value,
-            error=message,
-            finished_at=utcnow(),
-            active_domain_id=None,
+        failed = (
+            await BulkJob.filter(id=job_id, status__in=[BulkJobStatus.QUEUED.value, RUNNING])
+            .using_db(connection)
+            .update(
+                status=BulkJobStatus.FAILED.value,
+                error=message,
+                finished_at=utcnow(),
+                active_domain_id=None,
+            )
         )
         job = await BulkJob.filter(id=job_id).using_db(connection).first()
         if failed and job is not None:

@@ -129,14 +129,20 @@ async def cancel_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
     await require_role(actor, SECURITY_ADMINS, operation="cancelBulkJob", meta=meta)
     job = await find_job_in_domain(actor.domain_id, job_id)
     async with in_transaction() as connection:
-        requested = await BulkJob.filter(
-            id=job.id, status__in=ACTIVE_STATUSES, cancel_requested=False
-        ).using_db(connection).update(cancel_requested=True)
+        requested = (
+            await BulkJob.filter(id=job.id, status__in=ACTIVE_STATUSES, cancel_requested=False)
+            .using_db(connection)
+            .update(cancel_requested=True)
+        )
         if requested:
-            await BulkJob.filter(id=job.id, status=BulkJobStatus.QUEUED.value).using_db(
-                connection
-            ).update(
-                status=BulkJobStatus.CANCELLED.value, finished_at=utcnow(), active_domain_id=None
+            await (
+                BulkJob.filter(id=job.id, status=BulkJobStatus.QUEUED.value)
+                .using_db(connection)
+                .update(
+                    status=BulkJobStatus.CANCELLED.value,
+                    finished_at=utcnow(),
+                    active_domain_id=None,
+                )
             )
             await job.refresh_from_db(using_db=connection)
             await record_audit_event(

@@ -17,8 +17,16 @@ POLL_SECONDS = 0.5
 
 
 def _snapshot(job: BulkJob) -> tuple[object, ...]:
-    return (job.status, job.processed, job.changed, job.skipped, job.failed, job.total,
-            job.cancel_requested, job.error)
+    return (
+        job.status,
+        job.processed,
+        job.changed,
+        job.skipped,
+        job.failed,
+        job.total,
+        job.cancel_requested,
+        job.error,
+    )
 
 
 @strawberry.type

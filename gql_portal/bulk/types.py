@@ -102,7 +102,9 @@ class BulkJobType:
         if self.model.requested_by_id is None:
             return None
         user = await info.context.loaders.user.load(self.model.requested_by_id)
-        return UserType.from_model(user) if user is not None else None
+        from gql_portal.accounts.presenters import present_optional_user
+
+        return await present_optional_user(info, user)
 
 
 @strawberry.type(name="BulkJobEdge")

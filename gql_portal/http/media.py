@@ -36,6 +36,8 @@ def wants_graphql_response(accept: str | None) -> bool:
 def is_request_error(response: Mapping[str, Any]) -> bool:
     """Parse, validation and variable errors: nothing executed, so no error has a path."""
     errors = response.get("errors") or []
-    return response.get("data") is None and bool(errors) and all(
-        not error.get("path") for error in errors
+    return (
+        response.get("data") is None
+        and bool(errors)
+        and all(not error.get("path") for error in errors)
     )

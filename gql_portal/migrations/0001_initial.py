@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
                 ('code_failures', fields.IntField(default=0)),
                 ('code_locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'users', 'app': 'models', 'unique_together': (('domain', 'email_normalized'),), 'indexes': [Index(fields=['domain_id', 'two_factor_enabled'])], 'pk_attr': 'id'},
+            options={'table': 'users', 'app': 'models', 'unique_together': (('domain', 'email_normalized'),), 'indexes': [Index(fields=['domain_id', 'two_factor_enabled']), Index(fields=['domain_id', 'id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -36,7 +36,9 @@ class PasswordSecurityRulesType:
         if self.model.updated_by_id is None:
             return None
         user = await info.context.loaders.user.load(self.model.updated_by_id)
-        return UserType.from_model(user) if user else None
+        from gql_portal.accounts.presenters import present_optional_user
+
+        return await present_optional_user(info, user)
 
 
 @strawberry.input

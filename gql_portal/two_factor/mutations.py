@@ -1,6 +1,7 @@
 import strawberry
 
 from gql_portal.accounts.mutations import login_payload
+from gql_portal.accounts.presenters import present_user
 from gql_portal.accounts.types import LoginPayload, UserType
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import FullyAuthenticated, SignedIn, current_viewer
@@ -29,13 +30,13 @@ class TwoFactorMutations:
     async def confirm_totp_enrollment(self, info: Info, code: str) -> LoginPayload:
         viewer = current_viewer(info, allow_pending=True)
         result = await services.confirm_enrollment(viewer=viewer, code=code, meta=info.context.meta)
-        return login_payload(result)
+        return await login_payload(info, result)
 
     @strawberry.mutation(permission_classes=[SignedIn])
     async def verify_totp(self, info: Info, code: str) -> LoginPayload:
         viewer = current_viewer(info, allow_pending=True)
         result = await services.verify_totp(viewer=viewer, code=code, meta=info.context.meta)
-        return login_payload(result)
+        return await login_payload(info, result)
 
     @strawberry.mutation(permission_classes=[SignedIn])
     async def verify_recovery_code(self, info: Info, code: str) -> LoginPayload:
@@ -43,7 +44,7 @@ class TwoFactorMutations:
         result = await services.verify_recovery_code(
             viewer=viewer, code=code, meta=info.context.meta
         )
-        return login_payload(result)
+        return await login_payload(info, result)
 
     @strawberry.mutation(
         permission_classes=[FullyAuthenticated],
@@ -61,7 +62,7 @@ class TwoFactorMutations:
         user = await admin.enable_user_two_factor(
             actor=viewer.user, user_id=str(user_id), meta=info.context.meta
         )
-        return UserType.from_model(user)
+        return await present_user(info, user)
 
     @strawberry.mutation(permission_classes=[FullyAuthenticated])
     async def disable_user_two_factor(self, info: Info, user_id: strawberry.ID) -> UserType:
@@ -69,7 +70,7 @@ class TwoFactorMutations:
         user = await admin.disable_user_two_factor(
             actor=viewer.user, user_id=str(user_id), meta=info.context.meta
         )
-        return UserType.from_model(user)
+        return await present_user(info, user)
 
     @strawberry.mutation(
         permission_classes=[FullyAuthenticated],
@@ -80,4 +81,4 @@ class TwoFactorMutations:
         user = await admin.reset_user_two_factor(
             actor=viewer.user, user_id=str(user_id), meta=info.context.meta
         )
-        return UserType.from_model(user)
+        return await present_user(info, user)

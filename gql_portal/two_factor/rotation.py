@@ -32,9 +32,7 @@ async def _rotate(model: type[TotpAuthenticator] | type[TotpEnrollment]) -> int:
                 await (
                     model.filter(id=row.pk)
                     .using_db(connection)
-                    .update(
-                        secret_encrypted=rotate_secret(row.secret_encrypted)
-                    )
+                    .update(secret_encrypted=rotate_secret(row.secret_encrypted))
                 )
         if not rows:
             return rotated

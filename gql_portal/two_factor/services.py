@@ -104,9 +104,11 @@ async def _code_attempt(
         attempt = await begin_attempt(user.id, now, connection)
         # Checked under the user's row lock: a request that raced the exchange of its own
         # token is not a guess, so it rolls back uncounted instead of locking the user.
-        if not await Session.filter(id=viewer.session.id, revoked_at=None).using_db(
-            connection
-        ).exists():
+        if (
+            not await Session.filter(id=viewer.session.id, revoked_at=None)
+            .using_db(connection)
+            .exists()
+        ):
             raise UnauthenticatedError("Invalid, expired or revoked token")
         if attempt.refused:
             accepted = False

@@ -3,12 +3,13 @@ from datetime import datetime
 import strawberry
 
 from gql_portal.accounts.authorization import READERS, require_role
-from gql_portal.accounts.models import Domain, User
+from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import current_viewer
 from gql_portal.clock import utcnow
 from gql_portal.errors import ForbiddenError
 from gql_portal.two_factor.gate import TwoFactorState, enrollment_deadline_shown, two_factor_state
+from gql_portal.two_factor.models import TotpAuthenticator
 from gql_portal.two_factor.stats import TwoFactorCounts, count_two_factor
 from gql_portal.two_factor.throttle import HARD_LOCK_AFTER, is_locked
 
@@ -29,18 +30,18 @@ class UserTwoFactorType:
     locked_permanently: bool = strawberry.field(
         description="After 100 consecutive failures only an administrator's reset unlocks."
     )
-    user_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def recovery_codes_remaining(self, info: Info) -> int:
-        return await info.context.loaders.recovery_codes_remaining.load(self.user_id)
+    recovery_codes_remaining: int
 
     @classmethod
-    async def load(cls, info: Info, user: User) -> "UserTwoFactorType":
-        rules = await info.context.loaders.rules.load(user.domain_id)
-        authenticator = await info.context.loaders.authenticator.load(user.id)
-        assert rules is not None
-        now = utcnow()
+    def build(
+        cls,
+        *,
+        user: User,
+        rules: PasswordSecurityRules,
+        authenticator: TotpAuthenticator | None,
+        recovery_codes_remaining: int,
+        now: datetime,
+    ) -> "UserTwoFactorType":
         enrolled = authenticator is not None
         locked = is_locked(user, now)
         return cls(
@@ -52,7 +53,7 @@ class UserTwoFactorType:
             enrollment_deadline=enrollment_deadline_shown(rules, user, enrolled, now),
             locked_until=user.code_locked_until if locked else None,
             locked_permanently=locked and user.code_failures >= HARD_LOCK_AFTER,
-            user_id=user.id,
+            recovery_codes_remaining=recovery_codes_remaining,
         )
 
 
@@ -70,9 +71,7 @@ class TwoFactorStatsType:
         if viewer.user.domain_id != domain.id:
             raise ForbiddenError()
         # A refusal leaves an ACCESS_DENIED event like every other one.
-        await require_role(
-            viewer.user, READERS, operation="twoFactorStats", meta=info.context.meta
-        )
+        await require_role(viewer.user, READERS, operation="twoFactorStats", meta=info.context.meta)
         counts: TwoFactorCounts = await count_two_factor(domain.id, utcnow())
         return cls(
             users=counts.users,

@@ -63,10 +63,15 @@ async def test_each_filter_alone_and_combined_matches_the_rows(client: GraphQLCl
         ({"until": until.isoformat()}, lambda e: e.occurred_at <= until),
         ({"ip": "192.0.2.1"}, lambda e: e.ip == "192.0.2.1"),
         (
-            {"actions": ["LOGOUT"], "actorId": str(alice.id), "since": since.isoformat(),
-             "until": until.isoformat()},
-            lambda e: e.action == "LOGOUT" and e.actor_id == alice.id and since <= e.occurred_at
-            <= until,
+            {
+                "actions": ["LOGOUT"],
+                "actorId": str(alice.id),
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+            },
+            lambda e: (
+                e.action == "LOGOUT" and e.actor_id == alice.id and since <= e.occurred_at <= until
+            ),
         ),
         (
             {"outcome": "FAILURE", "jobId": str(job), "ip": "192.0.2.1"},
@@ -168,8 +173,14 @@ async def test_a_page_costs_the_same_queries_for_5_and_300_events(client: GraphQ
 async def test_deleted_users_keep_their_emails(client: GraphQLClient) -> None:
     domain = await make_domain()
     gone = await make_user(domain, f"gone@{domain.name}")
-    await make_event(domain, actor_id=gone.id, actor_email=gone.email, target_id=gone.id,
-                     target_email=gone.email, details={"operation": "x"})
+    await make_event(
+        domain,
+        actor_id=gone.id,
+        actor_email=gone.email,
+        target_id=gone.id,
+        target_email=gone.email,
+        details={"operation": "x"},
+    )
     await User.filter(id=gone.id).delete()
     _, token = await signed_in(client, domain, Role.AUDITOR)
     data = (await client.execute(EVENTS, {"filter": {"actorId": str(gone.id)}}, token=token)).ok()

@@ -50,7 +50,9 @@ async def test_sealing_chains_events_in_id_order(database: TestDatabase) -> None
         assert event.chain_hash == previous
     state = await AuditChainState.get(domain_id=domain.id)
     assert (state.last_sealed_id, state.last_chain_hash, state.sealed_count) == (
-        events[-1].id, previous, 6,
+        events[-1].id,
+        previous,
+        6,
     )
     report = await verify_chain(domain.id)
     assert report.intact and report.verified == 6 and report.unsealed == 0
@@ -167,7 +169,11 @@ async def test_retention_deletes_old_events_and_keeps_the_chain_verifiable(
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gql_portal.cli", *args],
-        capture_output=True, text=True, env=dict(os.environ), timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
     )
 
 

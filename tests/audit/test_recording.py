@@ -58,11 +58,14 @@ async def test_login_events_keep_ip_agent_request_id_and_emails(client: GraphQLC
     domain = await make_domain()
     user = await make_user(domain)
     headers = {"User-Agent": "pytest-agent", "X-Request-ID": "req-12345678"}
-    await client.execute(LOGIN, {"email": user.email, "password": "wrong-password!"},
-                         headers=headers)
+    await client.execute(
+        LOGIN, {"email": user.email, "password": "wrong-password!"}, headers=headers
+    )
     event = await AuditEvent.get(action="LOGIN_FAILED", target_id=user.id)
     assert (event.ip, event.user_agent, event.request_id) == (
-        "203.0.113.7", "pytest-agent", "req-12345678",
+        "203.0.113.7",
+        "pytest-agent",
+        "req-12345678",
     )
     assert event.target_email == user.email and event.domain_id == domain.id
     assert event.outcome == "FAILURE"

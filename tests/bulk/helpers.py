@@ -31,9 +31,9 @@ async def make_many_users(
 
 
 async def enabled_event_counts(job_id: UUID | str) -> dict[int, int]:
-    rows = await AuditEvent.filter(
-        job_id=job_id, action="USER_TWO_FACTOR_ENABLED"
-    ).values_list("target_id", flat=True)
+    rows = await AuditEvent.filter(job_id=job_id, action="USER_TWO_FACTOR_ENABLED").values_list(
+        "target_id", flat=True
+    )
     counts: dict[int, int] = {}
     for target in rows:
         counts[int(target)] = counts.get(int(target), 0) + 1

@@ -81,8 +81,11 @@ async def test_a_second_start_while_a_job_is_active_is_a_conflict(
     domain = await make_domain(two_factor=True)
     token = await sign_in(client, domain, Role.SECURITY_ADMIN)
     running = await BulkJob.create(
-        domain_id=domain.id, status="RUNNING", active_domain_id=domain.id,
-        created_at=utcnow(), heartbeat_at=utcnow(),
+        domain_id=domain.id,
+        status="RUNNING",
+        active_domain_id=domain.id,
+        created_at=utcnow(),
+        heartbeat_at=utcnow(),
     )
     result = await client.execute(START, token=token)
     assert result.code == "JOB_CONFLICT"
@@ -101,8 +104,11 @@ async def test_a_stale_queued_job_is_resumed_not_left_blocking(
     domain = await make_domain(two_factor=True)
     token = await sign_in(client, domain, Role.SECURITY_ADMIN)
     lost = await BulkJob.create(
-        domain_id=domain.id, status="QUEUED", active_domain_id=domain.id,
-        created_at=utcnow().replace(year=2020), user_filter={"roles": ["USER"]},
+        domain_id=domain.id,
+        status="QUEUED",
+        active_domain_id=domain.id,
+        created_at=utcnow().replace(year=2020),
+        user_filter={"roles": ["USER"]},
     )
     user = await make_user(domain)
     assert (await client.execute(START, token=token)).code == "JOB_CONFLICT"
@@ -118,7 +124,10 @@ async def test_cancel_a_queued_job_ends_it_at_once(client: GraphQLClient) -> Non
     domain = await make_domain(two_factor=True)
     token = await sign_in(client, domain, Role.SECURITY_ADMIN)
     queued = await BulkJob.create(
-        domain_id=domain.id, status="QUEUED", active_domain_id=domain.id, created_at=utcnow(),
+        domain_id=domain.id,
+        status="QUEUED",
+        active_domain_id=domain.id,
+        created_at=utcnow(),
         total=5,
     )
     job = (await client.execute(CANCEL, {"id": str(queued.id)}, token=token)).ok()["cancelBulkJob"]

@@ -81,7 +81,9 @@ async def test_running_the_job_again_changes_nothing() -> None:
     assert await AuditEvent.all().count() == before
     after = await BulkJob.get(id=job.id)
     assert (after.processed, after.changed, after.finished_at) == (
-        done.processed, done.changed, done.finished_at
+        done.processed,
+        done.changed,
+        done.finished_at,
     )
 
 
@@ -179,6 +181,10 @@ async def test_the_database_refuses_a_second_event_for_a_user_and_job() -> None:
     assert await enabled_event_counts(job.id) == {user.id: 1}
     with pytest.raises(IntegrityError):
         await AuditEvent.create(
-            domain_id=domain.id, occurred_at=utcnow(), action="USER_TWO_FACTOR_ENABLED",
-            outcome="SUCCESS", target_id=user.id, job_id=job.id,
+            domain_id=domain.id,
+            occurred_at=utcnow(),
+            action="USER_TWO_FACTOR_ENABLED",
+            outcome="SUCCESS",
+            target_id=user.id,
+            job_id=job.id,
         )

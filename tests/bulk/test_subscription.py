@@ -56,8 +56,12 @@ async def test_the_subscription_pushes_progress_until_the_job_ends(
     token = await sign_in(client, domain, Role.SECURITY_ADMIN)
     await make_many_users(domain, 30)
     job = await BulkJob.create(
-        domain_id=domain.id, status="QUEUED", active_domain_id=domain.id, created_at=utcnow(),
-        total=30, user_filter={"roles": ["USER"]},
+        domain_id=domain.id,
+        status="QUEUED",
+        active_domain_id=domain.id,
+        created_at=utcnow(),
+        total=30,
+        user_filter={"roles": ["USER"]},
     )
 
     async def slowly(_: BulkJob) -> None:

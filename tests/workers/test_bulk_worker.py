@@ -59,7 +59,10 @@ def workers(
 
 
 def start_worker(
-    started: list[WorkerProcess], database: TestDatabase, redis_url: str, tmp_path: Path,
+    started: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
     **settings: str,
 ) -> WorkerProcess:
     worker = WorkerProcess(database, redis_url, tmp_path / "worker.log", **settings)
@@ -78,8 +81,11 @@ async def wait_for(job_id: str, predicate: str, timeout: float, log: Path) -> Bu
 
 
 async def test_a_worker_process_enables_ten_thousand_users(
-    queued_client: GraphQLClient, workers: list[WorkerProcess], database: TestDatabase,
-    redis_url: str, tmp_path: Path,
+    queued_client: GraphQLClient,
+    workers: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
 ) -> None:
     domain = await make_domain(two_factor=True)
     token = await sign_in(queued_client, domain, Role.SECURITY_ADMIN)
@@ -97,8 +103,11 @@ async def test_a_worker_process_enables_ten_thousand_users(
 
 
 async def test_a_killed_worker_is_resumed_by_the_next_one(
-    queued_client: GraphQLClient, workers: list[WorkerProcess], database: TestDatabase,
-    redis_url: str, tmp_path: Path,
+    queued_client: GraphQLClient,
+    workers: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
 ) -> None:
     domain = await make_domain(two_factor=True)
     token = await sign_in(queued_client, domain, Role.SECURITY_ADMIN)
@@ -126,7 +135,8 @@ async def test_a_double_click_queues_one_job(queued_client: GraphQLClient, redis
         queued_client.execute(START, token=token), queued_client.execute(START, token=token)
     )
     assert sorted(result.codes[0] if result.errors else "OK" for result in results) == [
-        "JOB_CONFLICT", "OK",
+        "JOB_CONFLICT",
+        "OK",
     ]
     jobs = await BulkJob.filter(domain_id=domain.id)
     assert len(jobs) == 1 and jobs[0].status == "QUEUED"
