@@ -15,11 +15,7 @@ from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import close_db, ensure_data_dir, tortoise_config
 from gql_portal.http.limits import BodyLimitMiddleware
-from gql_portal.http.middleware import (
-    MetricsMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
-)
+from gql_portal.http.middleware import EdgeMiddleware
 from gql_portal.http.ops import ops_routes
 from gql_portal.settings import Settings, get_settings
 
@@ -71,9 +67,7 @@ def create_app(
             Route("/audit/export", export_audit_events, methods=["GET"]),
         ],
         middleware=[
-            Middleware(MetricsMiddleware),
-            Middleware(RequestIdMiddleware),
-            Middleware(SecurityHeadersMiddleware, production=production),
+            Middleware(EdgeMiddleware, production=production),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]
         if middleware

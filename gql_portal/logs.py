@@ -7,7 +7,7 @@ from typing import Any
 
 from gql_portal.settings import get_settings
 
-# Set by RequestIdMiddleware for the life of one request; tasks started inside inherit it.
+# Set by EdgeMiddleware for the life of one request; tasks started inside inherit it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("gql_portal_request_id", default=None)
 
 

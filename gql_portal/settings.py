@@ -1,3 +1,4 @@
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -24,7 +25,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
-    password_hash_threads: int = Field(default=2, ge=1)
+    # One core is left to the event loop: hashing threads beyond that only steal its time.
+    password_hash_threads: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1
+    )
 
     trusted_proxies: str = ""
     bulk_chunk_size: int = Field(default=1000, ge=1, le=10_000)  # bound parameters per statement

@@ -16,7 +16,7 @@ from gql_portal.api.errors import ErrorCodes
 from gql_portal.api.schema import PortalSchema
 from gql_portal.api.view import GraphQLView
 from gql_portal.errors import NotFoundError
-from gql_portal.http.middleware import RequestIdMiddleware
+from gql_portal.http.middleware import EdgeMiddleware
 from gql_portal.logs import json_handler
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import GraphQLClient
@@ -48,7 +48,7 @@ def broken_app() -> Starlette:
     view = GraphQLView(schema)
     return Starlette(
         routes=[Route("/graphql", view, methods=["GET", "POST"])],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(EdgeMiddleware)],
     )
 
 
