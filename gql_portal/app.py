@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
 from gql_portal.api.schema import build_schema
@@ -34,7 +35,11 @@ def create_app(
     load_keys(settings)  # fail at start, not at the first enrollment
     production = settings.is_production
     schema = build_schema(settings)
-    graphql = GraphQLView(schema, graphql_ide=None if production else "graphiql")
+    graphql = GraphQLView(
+        schema,
+        graphql_ide=None if production else "graphiql",
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
     # Bulk jobs go to the arq queue, or run in this process when no Redis is configured.
     bulk_dispatcher = dispatcher_for(settings)
 

@@ -6,10 +6,14 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
 
 from gql_portal.settings import get_settings
 
 Handler = Callable[[argparse.Namespace], int]
+MAX_DEMO_USERS = 1_000_000
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -24,7 +28,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,
+        proxy_headers=False,  # the client IP comes from GQL_PORTAL_TRUSTED_PROXIES only
+        ws_max_size=get_settings().max_body_bytes,  # a WebSocket message is capped like a body
         log_level=get_settings().log_level.lower(),
     )
     return 0
@@ -103,8 +108,8 @@ def _create_user(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gql_portal.demo import seed_demo
 
-    if args.users < 0:
-        raise CommandError("--users must be 0 or more")
+    if not 0 <= args.users <= MAX_DEMO_USERS:
+        raise CommandError(f"--users must be between 0 and {MAX_DEMO_USERS:,}")
 
     async def work() -> int:
         await seed_demo(extra_users=args.users, out=print)
@@ -162,7 +167,7 @@ def _audit(args: argparse.Namespace) -> int:
             )
         print(
             f"audit chain of {args.domain} is intact: {report.verified} sealed events "
-            f"verified, {report.unsealed} not sealed yet"
+            f"verified, {report.unsealed} not sealed yet; head {report.head}"
         )
         return 0
 
@@ -173,14 +178,32 @@ class CommandError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, as for every other bad input; --help still shows the usage.
+        self.exit(2, f"gql-portal: {message} (see gql-portal --help)\n")
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}: 1 to 65535")
+    return int(value)
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {value!r}: 1 or more")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gql-portal", description=__doc__)
+    parser = _Parser(prog="gql-portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=_positive, default=1)
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser("worker", help="run the arq worker")
@@ -233,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setting_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    name = "GQL_PORTAL_" + "_".join(str(part) for part in problem["loc"]).upper()
+    return f"invalid setting {name}: {problem['msg']}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from gql_portal.crypto import EncryptionKeyError
     from gql_portal.errors import PortalError
@@ -245,10 +274,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gql-portal: {error}", file=sys.stderr)
     except PortalError as error:
         print(f"gql-portal: {error.message}", file=sys.stderr)
+    except ValidationError as error:
+        print(f"gql-portal: {_setting_problem(error)}", file=sys.stderr)
     except KeyboardInterrupt:
         print("gql-portal: interrupted", file=sys.stderr)
     except Exception as error:
-        print(f"gql-portal: {type(error).__name__}: {error}", file=sys.stderr)
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        print(f"gql-portal: {type(error).__name__}: {first_line}", file=sys.stderr)
     return 1
 
 

@@ -18,6 +18,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class QueryStringFilter(logging.Filter):
+    """uvicorn's access line names the full URL: a query string may carry a document with a
+    password or a code (a refused GET mutation still reaches the log). Keep the path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, mark, _ = args[2].partition("?")
+            if mark:
+                record.args = (*args[:2], path + "?[redacted]", *args[3:])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -48,3 +61,6 @@ def configure_logging() -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QueryStringFilter) for f in access.filters):
+        access.addFilter(QueryStringFilter())

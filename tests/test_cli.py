@@ -91,6 +91,11 @@ def test_create_domain_and_user_then_refuse_duplicates(migrated: Path) -> None:
         ),
         ("create-user", "--domain", "acme.example", "--email", "a@b.example"),
         ("demo", "--users", "-3"),
+        ("demo", "--users", "99999999999"),
+        ("serve", "--port", "99999"),
+        ("serve", "--port", "abc"),
+        ("no-such-command",),
+        ("create-user", "--email", "a@b.example"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line(migrated: Path, args: tuple[str, ...]) -> None:
@@ -145,3 +150,20 @@ def test_every_contract_command_exists() -> None:
         "export-schema",
     ]:
         assert name in commands
+
+
+def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "GQL_PORTAL_DATA_DIR": str(tmp_path), "GQL_PORTAL_ENVIRONMENT": "Prod"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gql_portal.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "gql-portal: invalid setting GQL_PORTAL_ENVIRONMENT: "
+        "Input should be 'development' or 'production'"
+    ]

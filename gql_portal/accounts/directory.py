@@ -7,6 +7,7 @@ from tortoise.expressions import Q, Subquery
 
 from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
+from gql_portal.accounts.validation import MAX_EMAIL_LENGTH
 from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import BadUserInputError, NotFoundError
@@ -80,7 +81,7 @@ async def list_users(
     position = decode_cursor(after, "user", 1)
     condition = user_condition(actor.domain_id, query, rules)
     if position is not None:
-        if not isinstance(position[0], str):
+        if not isinstance(position[0], str) or len(position[0]) > MAX_EMAIL_LENGTH:
             raise BadUserInputError("Malformed cursor", field="after")
         condition &= Q(email_normalized__gt=position[0])
     rows = await User.filter(condition).order_by("email_normalized").limit(size + 1)

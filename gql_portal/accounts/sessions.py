@@ -110,12 +110,17 @@ def _from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
 
 async def resolve_viewer(token: str) -> Viewer:
     """The session behind a bearer token; anything not live is UNAUTHENTICATED."""
+    return await resolve_viewer_by_hash(hash_token(token))
+
+
+async def resolve_viewer_by_hash(token_hash: str) -> Viewer:
+    """Also for long-lived operations (subscriptions) that check their session again."""
     now = utcnow()
     # Every request pays for this: one hand-written statement instead of three ORM queries
     # (building them cost more than running them).
     client = Session._meta.db
     rows = await client.execute_query_dict(
-        _viewer_sql(client.capabilities.dialect == "postgres"), [hash_token(token)]
+        _viewer_sql(client.capabilities.dialect == "postgres"), [token_hash]
     )
     if not rows:
         raise UnauthenticatedError("Invalid, expired or revoked token")
@@ -126,7 +131,8 @@ async def resolve_viewer(token: str) -> Viewer:
     object.__setattr__(session, "_user", user)
     rules = _from_row(PasswordSecurityRules, rows[0], "r")
     enrolled = bool(rows[0]["enrolled"])
-    if now - session.last_seen_at >= LAST_SEEN_RESOLUTION:
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if now - session.last_seen_at >= min(LAST_SEEN_RESOLUTION, idle / 10):
         # Coarse on purpose: one write a minute per session, not one per request.
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -34,6 +35,8 @@ def shape_error(
     error: GraphQLError, request_id: str | None, *, hide_suggestions: bool = False
 ) -> GraphQLError:
     original = error.original_error
+    if original is None and error.extensions and "code" in error.extensions:
+        return error  # shaped already (a streamed result passes two hooks)
     if isinstance(original, PortalError):
         extensions = {"code": original.code.value, **original.extensions}
         message = original.message
@@ -66,7 +69,14 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._shape(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # WebSocket operations stream their results: shape each before it is sent.
+        self._shape(result)
+        yield None
+
+    def _shape(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             request_id = _request_id(self)

@@ -36,7 +36,7 @@ CREDENTIAL_FIELDS = frozenset(
 )
 MAX_CREDENTIAL_FIELDS = 1
 # Field-name suggestions tell an attacker the schema that introspection hides.
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def without_suggestion(message: str) -> str:

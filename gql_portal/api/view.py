@@ -1,6 +1,7 @@
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -15,6 +16,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.client_ip import client_ip
 from gql_portal.api.context import Context
+from gql_portal.api.websocket import SubscriptionsOnlyHandler
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import UnauthenticatedError
 from gql_portal.http.limits import send_error
@@ -62,12 +64,26 @@ async def build_context(
     return context
 
 
+def _is_subscription(request_data: GraphQLRequestData) -> bool:
+    query = request_data.query
+    if not query or "subscription" not in query:
+        return False  # the cheap answer for almost every request
+    try:
+        operation = get_operation_ast(parse(query), request_data.operation_name)
+    except GraphQLError:
+        return False  # the schema answers the syntax error itself
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
 class _SubResponse(Response):
     graphql_response = False
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """GraphQL over HTTP: JSON POSTs only (no forms: CSRF), no mutation over GET, no batches."""
+    """GraphQL over HTTP: JSON POSTs only (no forms: CSRF), no mutation over GET, no batches.
+    Over WebSocket (graphql-transport-ws only): subscriptions only."""
+
+    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,11 +104,24 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: the token may come in connection_init.
+        await self.refresh_viewer(context)
+        acknowledged: UnsetType = UNSET
+        return acknowledged
+
+    async def refresh_viewer(self, context: Context) -> None:
+        """The session as it is now; run for connection_init and again for every operation."""
         token = bearer_token(context.request, context.connection_params)
         fresh = await build_context(context.request, context.response, token)
         context.viewer, context.auth_error = fresh.viewer, fresh.auth_error
-        acknowledged: UnsetType = UNSET
-        return acknowledged
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            decoded = super().decode_json(data)
+        except RecursionError:
+            raise HTTPException(400, "The JSON body is nested too deeply") from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The JSON body must be an object")
+        return decoded
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = _SubResponse()
@@ -112,6 +141,9 @@ class GraphQLView(GraphQL[Context, None]):
         return await super().parse_http_body(request)
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        request_data = kwargs.get("request_data", args[-1] if args else None)
+        if isinstance(request_data, GraphQLRequestData) and _is_subscription(request_data):
+            raise HTTPException(400, "Subscriptions need a WebSocket (graphql-transport-ws)")
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as error:

@@ -9,6 +9,7 @@ records where the chain continues in ``AuditRetentionCheckpoint``.
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -21,6 +22,7 @@ from gql_portal.accounts.models import Domain
 from gql_portal.audit.models import AuditChainState, AuditEvent, AuditRetentionCheckpoint
 from gql_portal.clock import utcnow
 
+log = logging.getLogger("gql_portal.audit")
 GENESIS = "0" * 64
 NO_DOMAIN = 0  # the chain of events that belong to no domain
 # PostgreSQL hands out ids at INSERT but the rows become visible at COMMIT: events younger
@@ -94,6 +96,13 @@ async def seal_chain(chain: int, *, batch_size: int = 500, settle: timedelta = S
         cutoff = utcnow() - settle
         batch: list[AuditEvent] = []
         for event in rows:
+            if event.chain_hash is not None:
+                # Sealed already, yet past the recorded state: the state was rolled back or
+                # deleted. Re-sealing would launder whatever was changed; leave it to verify.
+                log.error(
+                    "audit chain %s: event %s is sealed past the chain state", chain, event.id
+                )
+                return sealed
             if event.occurred_at > cutoff:
                 break  # keep id order: nothing after a too-young event is sealed yet
             batch.append(event)
@@ -134,6 +143,9 @@ class ChainReport:
     unsealed: int
     problem: str | None = None
     event_id: int | None = None
+    # The chain's last hash: record it elsewhere now and then, and a later verify that
+    # prints an earlier head shows a chain rebuilt by someone who can write the database.
+    head: str | None = None
 
     @property
     def intact(self) -> bool:
@@ -186,6 +198,21 @@ async def verify_chain(chain: int) -> ChainReport:
         previous = event.chain_hash
         last_checked = event.id
         verified += 1
+    stray = (
+        await AuditEvent.filter(chain_filter(chain), id__gt=last_sealed)
+        .filter(Q(chain_hash__not_isnull=True) | Q(content_hash__not_isnull=True))
+        .order_by("id")
+        .first()
+    )
+    if stray is not None:
+        return ChainReport(
+            verified,
+            0,
+            f"event {stray.id} carries a seal past the recorded chain state "
+            "(the chain state was rolled back or deleted)",
+            stray.id,
+            head=previous,
+        )
     unsealed = await AuditEvent.filter(chain_filter(chain), id__gt=last_sealed).count()
     if state is not None and previous != state.last_chain_hash:
         return ChainReport(
@@ -194,4 +221,4 @@ async def verify_chain(chain: int) -> ChainReport:
             f"sealed events after id {last_checked or start} up to id {last_sealed} were removed",
             last_checked,
         )
-    return ChainReport(verified, unsealed)
+    return ChainReport(verified, unsealed, head=previous)

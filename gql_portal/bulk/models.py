@@ -70,6 +70,8 @@ class BulkJob(Model):
 
     @property
     def progress(self) -> float:
+        if self.status == BulkJobStatus.SUCCEEDED.value:
+            return 1.0  # a dry run included: it is done
         if self.total <= 0:
-            return 1.0 if self.status == BulkJobStatus.SUCCEEDED.value else 0.0
+            return 0.0
         return min(1.0, self.processed / self.total)

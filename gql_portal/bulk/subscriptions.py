@@ -3,15 +3,15 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 
-from gql_portal.accounts.models import Session
+from gql_portal.accounts.sessions import resolve_viewer_by_hash
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import current_viewer
 from gql_portal.bulk import services
 from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.types import BulkJobType
-from gql_portal.clock import utcnow
-from gql_portal.errors import PortalError, UnauthenticatedError
+from gql_portal.errors import BadUserInputError, PortalError, TwoFactorRequiredError
 
 POLL_SECONDS = 0.5
 
@@ -48,6 +48,8 @@ class BulkSubscriptions:
 
 
 async def _watch(info: Info, id: strawberry.ID) -> AsyncGenerator[BulkJobType, None]:
+    if not isinstance(info.context.request, WebSocket):
+        raise BadUserInputError("Subscriptions need a WebSocket (graphql-transport-ws)")
     viewer = current_viewer(info)
     job = await services.get_job(actor=viewer.user, job_id=str(id), meta=info.context.meta)
     seen = _snapshot(job)
@@ -55,11 +57,11 @@ async def _watch(info: Info, id: strawberry.ID) -> AsyncGenerator[BulkJobType, N
     # The job row is the truth, whichever process runs the job: poll it.
     while not job.is_final:
         await asyncio.sleep(POLL_SECONDS)
-        live = await Session.filter(
-            id=viewer.session.id, revoked_at=None, expires_at__gt=utcnow()
-        ).exists()
-        if not live:
-            raise UnauthenticatedError("Invalid, expired or revoked token")
+        # The session as it is now: logged out, reset, expired or sent through the 2FA
+        # gate since the subscription started all end it.
+        viewer = await resolve_viewer_by_hash(viewer.session.token_hash)
+        if not viewer.authenticated:
+            raise TwoFactorRequiredError(status=viewer.status.value)
         job = await BulkJob.get(id=job.id)
         if _snapshot(job) != seen:
             seen = _snapshot(job)

@@ -1,5 +1,6 @@
 import pytest
 
+from gql_portal.api.pagination import encode_cursor
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import LOGIN, GraphQLClient
 
@@ -29,7 +30,8 @@ async def test_malformed_cursor_is_bad_user_input(client: GraphQLClient) -> None
     domain = await make_domain()
     admin = await make_user(domain, roles=[Role.SYSTEM_ADMIN])
     token = (await client.login(admin.email, PASSWORD))["token"]
-    for cursor in ["!!!", "bm90LWpzb24", "WyJhdWRpdCIsMV0", "W10"]:
+    too_long = encode_cursor("user", "z" * 321)  # well-formed, but no email is that long
+    for cursor in ["!!!", "bm90LWpzb24", "WyJhdWRpdCIsMV0", "W10", too_long]:
         result = await client.execute(
             "query($after: String) { users(after: $after) { edges { cursor } } }",
             {"after": cursor},

@@ -95,6 +95,22 @@ async def test_a_delete_in_the_middle_or_at_the_end_is_detected(database: TestDa
     assert not report.intact and report.verified == 3 and "removed" in (report.problem or "")
 
 
+async def test_deleting_the_chain_state_does_not_launder_an_edit(database: TestDatabase) -> None:
+    domain = await make_domain()
+    await fill_events(domain, 6)
+    await seal_all(settle=NOW)
+    intact = await verify_chain(domain.id)
+    assert intact.intact and intact.head is not None
+    victim = (await _events(domain))[2]
+    await _sql("DELETE FROM audit_chain_states WHERE domain_id = ?", domain.id)
+    await _sql("UPDATE audit_events SET action = 'LOGOUT' WHERE id = ?", victim.id)
+    report = await verify_chain(domain.id)
+    assert not report.intact and "chain state" in (report.problem or "")
+    # A sealer meeting sealed events past the state refuses to re-seal them.
+    assert await seal_chain(domain.id, settle=NOW) == 0
+    assert not (await verify_chain(domain.id)).intact
+
+
 async def test_a_deleted_first_event_is_detected(database: TestDatabase) -> None:
     domain = await make_domain()
     await fill_events(domain, 3)

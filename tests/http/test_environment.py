@@ -33,6 +33,11 @@ async def test_production_hides_ide_introspection_and_suggestions() -> None:
         typo = await client.execute(TYPO)
         enum_typo = await client.execute(ENUM_TYPO, {"b": "HOURS"})
         typename = await client.execute("{ __typename }")
+        input_typo = await client.execute('{ users(filter: {serch: "a"}) { edges { cursor } } }')
+        variable_typo = await client.execute(
+            "query($f: UserFilter) { users(filter: $f) { edges { cursor } } }",
+            {"f": {"serch": "a"}},
+        )
         headers = (await client.http.get("/healthz")).headers
     assert ide.status_code == 404
     for refused in (schema, lookup):
@@ -43,6 +48,9 @@ async def test_production_hides_ide_introspection_and_suggestions() -> None:
     assert typo.errors[0]["message"] == "Cannot query field 'mee' on type 'Query'."
     assert enum_typo.errors and all("Did you mean" not in e["message"] for e in enum_typo.errors)
     assert typename.ok() == {"__typename": "Query"}
+    for refused in (input_typo, variable_typo):
+        assert refused.errors and "serch" in refused.errors[0]["message"]
+        assert all("Did you mean" not in e["message"] for e in refused.errors)
     assert headers["strict-transport-security"].startswith("max-age=")
 
 

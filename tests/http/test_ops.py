@@ -127,3 +127,23 @@ async def test_metrics_count_verifications_and_a_lockout(client: GraphQLClient) 
         sample("gql_portal_second_factor_total", operation="verifyTotp", outcome="INVALID_CODE")
         == wrong + 5
     )
+
+
+def test_access_log_lines_never_carry_the_query_string() -> None:
+    import logging
+
+    from gql_portal.logs import QueryStringFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', None, None
+    )
+    record.args = (
+        "127.0.0.1:5000",
+        "GET",
+        '/graphql?query=mutation{login(email:"a",password:"hunter2hunter2"){token}}',
+        "1.1",
+        405,
+    )
+    assert QueryStringFilter().filter(record)
+    message = record.getMessage()
+    assert "hunter2" not in message and "/graphql?[redacted]" in message

@@ -63,12 +63,23 @@ async def test_application_json_keeps_200_with_errors(client: GraphQLClient) -> 
 
 
 async def test_malformed_requests_are_400(client: GraphQLClient) -> None:
-    for content in (b"{not json", b'{"query": 5}', b'{"query": "{ me { id } }", "variables": []}'):
+    deep = b'{"query": "{ me { id } }", "variables": {"x": ' + b"[" * 45_000 + b"]" * 45_000 + b"}}"
+    for content in (
+        b"{not json",
+        b'{"query": 5}',
+        b'{"query": "{ me { id } }", "variables": []}',
+        b'"x"',
+        b"123",
+        b"null",
+        b"true",
+        deep,
+    ):
         response = await client.http.post(
             "/graphql", content=content, headers={"Content-Type": "application/json"}
         )
-        assert response.status_code == 400, content
+        assert response.status_code == 400, content[:40]
         assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert response.headers["x-request-id"] and response.headers["cache-control"] == "no-store"
 
 
 async def test_queries_over_get_mutations_not(client: GraphQLClient) -> None:

@@ -1,0 +1,47 @@
+"""graphql-transport-ws: subscriptions only, each one checked against the session as it is
+now (a token logged out, reset or sent through the 2FA gate since connection_init counts)."""
+
+from graphql import GraphQLError, GraphQLFormattedError, OperationType, get_operation_ast, parse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    SubscribeMessage,
+)
+
+from gql_portal.api.context import Context
+from gql_portal.errors import ErrorCode
+from gql_portal.settings import get_settings
+
+SUBSCRIPTIONS_ONLY = (
+    "WebSocket carries subscriptions only: send queries and mutations with POST /graphql"
+)
+
+
+def refusal(message: str) -> list[GraphQLFormattedError]:
+    error = GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
+    return [error.formatted]
+
+
+class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload") or {}
+        query = payload.get("query")
+        try:
+            if not isinstance(query, str):
+                raise GraphQLError("The subscribe payload needs a query string")
+            document = parse(query, max_tokens=get_settings().max_tokens)
+            operation = get_operation_ast(document, payload.get("operationName"))
+        except GraphQLError as error:
+            await self._refuse(message["id"], error.message)
+            return
+        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+            await self._refuse(message["id"], SUBSCRIPTIONS_ONLY)
+            return
+        await self.view.refresh_viewer(self.context)  # type: ignore[attr-defined]
+        await super().handle_subscribe(message)
+
+    async def _refuse(self, operation_id: str, reason: str) -> None:
+        message: ErrorMessage = {"id": operation_id, "type": "error", "payload": refusal(reason)}
+        await self.send_message(message)
