@@ -35,6 +35,19 @@ UPDATE_RULES = (
     "{ twoFactorEnabled enrollmentGracePeriodHours minPasswordLength } }"
 )
 
+# Not six ASCII digits: full-width digits (pyotp would NFKC them into a match), short,
+# long, spaced, letters, empty.
+MALFORMED_CODES = [
+    "\uff11\uff12\uff13\uff14\uff15\uff16",
+    "12345",
+    "1234567",
+    "123 456",
+    " 123456",
+    "12345a",
+    "abcdef",
+    "",
+]
+
 
 def _admin_user_mutation(field: str) -> str:
     selection = f"{{ id twoFactor {{ {TWO_FACTOR_FIELDS} }} }}"

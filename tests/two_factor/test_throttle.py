@@ -13,6 +13,7 @@ from tests.factories import code_for, make_domain, make_user
 from tests.graphql import GraphQLClient, Result
 from tests.two_factor.helpers import (
     CONFIRM,
+    MALFORMED_CODES,
     REGENERATE,
     RESET_USER,
     USER,
@@ -132,19 +133,7 @@ async def test_lock_is_shared_by_every_session_and_operation(client: GraphQLClie
     ).code == ("TOO_MANY_ATTEMPTS")
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "\uff11\uff12\uff13\uff14\uff15\uff16",
-        "12345",
-        "1234567",
-        "123 456",
-        " 123456",
-        "12345a",
-        "abcdef",
-        "",
-    ],
-)
+@pytest.mark.parametrize("bad", MALFORMED_CODES)
 async def test_malformed_codes_are_bad_input_and_not_counted(
     client: GraphQLClient, bad: str
 ) -> None:
