@@ -9,9 +9,9 @@ from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
 from gql_portal.accounts.directory import Page
-from gql_portal.accounts.models import PasswordSecurityRules, User
+from gql_portal.accounts.models import User
 from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
-from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import RequestMeta, record_audit_event
 from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.events import job_summary, record_job_event
@@ -24,8 +24,8 @@ from gql_portal.errors import (
     JobConflictError,
     NotFoundError,
     QueueUnavailableError,
-    TwoFactorNotAvailableError,
 )
+from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 
 OPERATION_START = "startBulkTwoFactorEnablement"
@@ -58,17 +58,9 @@ async def start_job(
     """``actor`` is None for an operator at the command line."""
     if actor is not None:
         await require_role(actor, SECURITY_ADMINS, operation=OPERATION_START, meta=meta)
-    rules = await PasswordSecurityRules.get(domain_id=domain_id)
-    if not rules.two_factor_enabled:
-        await record_audit_event(
-            action=AuditAction.BULK_JOB_STARTED,
-            outcome=AuditOutcome.FAILURE,
-            meta=meta,
-            actor=actor,
-            domain_id=domain_id,
-            details={"reason": "TWO_FACTOR_NOT_AVAILABLE"},
-        )
-        raise TwoFactorNotAvailableError()
+    rules = await require_two_factor_available(
+        domain_id=domain_id, action=AuditAction.BULK_JOB_STARTED, meta=meta, actor=actor
+    )
     now = utcnow()
     total = await User.filter(selection_condition(domain_id, selection, rules)).count()
     job = BulkJob(

@@ -8,10 +8,10 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.authorization import DOMAIN_ADMINS, SECURITY_ADMINS, require_role
 from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.accounts.passwords import MAX_PASSWORD_LENGTH
-from gql_portal.audit.models import AuditAction
+from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import RequestMeta, record_audit_event
 from gql_portal.clock import utcnow
-from gql_portal.errors import BadUserInputError
+from gql_portal.errors import BadUserInputError, TwoFactorNotAvailableError
 
 MAX_GRACE_HOURS = 24 * 90
 MIN_PASSWORD_FLOOR = 8
@@ -50,6 +50,30 @@ def _validate(change: RulesChange) -> dict[str, Any]:
             )
         values["audit_retention_days"] = days
     return values
+
+
+async def require_two_factor_available(
+    *,
+    domain_id: int,
+    action: AuditAction,
+    meta: RequestMeta,
+    actor: User | None,
+    target: User | None = None,
+) -> PasswordSecurityRules:
+    """The domain switch must be on; a refusal leaves a FAILURE event of the attempted action."""
+    rules = await PasswordSecurityRules.get(domain_id=domain_id)
+    if not rules.two_factor_enabled:
+        await record_audit_event(
+            action=action,
+            outcome=AuditOutcome.FAILURE,
+            meta=meta,
+            actor=actor,
+            target=target,
+            domain_id=domain_id,
+            details={"reason": "TWO_FACTOR_NOT_AVAILABLE"},
+        )
+        raise TwoFactorNotAvailableError()
+    return rules
 
 
 async def set_domain_two_factor(

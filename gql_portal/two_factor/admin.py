@@ -9,10 +9,10 @@ from gql_portal.accounts.authorization import DOMAIN_ADMINS, SECURITY_ADMINS, re
 from gql_portal.accounts.directory import find_user_in_domain, parse_id
 from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.accounts.sessions import revoke_user_sessions
-from gql_portal.audit.models import AuditAction, AuditOutcome
+from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import RequestMeta, record_audit_event
 from gql_portal.clock import utcnow
-from gql_portal.errors import TwoFactorNotAvailableError
+from gql_portal.rules.services import require_two_factor_available
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator, TotpEnrollment
 
 
@@ -24,17 +24,13 @@ def enrollment_deadline_for(rules: PasswordSecurityRules, now: datetime) -> date
 async def enable_user_two_factor(*, actor: User, user_id: str, meta: RequestMeta) -> User:
     await require_role(actor, SECURITY_ADMINS, operation="enableUserTwoFactor", meta=meta)
     target = await find_user_in_domain(actor=actor, user_id=parse_id(user_id))
-    rules = await PasswordSecurityRules.get(domain_id=actor.domain_id)
-    if not rules.two_factor_enabled:
-        await record_audit_event(
-            action=AuditAction.USER_TWO_FACTOR_ENABLED,
-            outcome=AuditOutcome.FAILURE,
-            meta=meta,
-            actor=actor,
-            target=target,
-            details={"reason": "TWO_FACTOR_NOT_AVAILABLE"},
-        )
-        raise TwoFactorNotAvailableError()
+    rules = await require_two_factor_available(
+        domain_id=actor.domain_id,
+        action=AuditAction.USER_TWO_FACTOR_ENABLED,
+        meta=meta,
+        actor=actor,
+        target=target,
+    )
     now = utcnow()
     deadline = enrollment_deadline_for(rules, now)
     async with in_transaction() as connection:
