@@ -72,10 +72,7 @@ class AccountQueries:
                 UserEdge(cursor=cursor, node=node)
                 for node, cursor in zip(nodes, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
         )
 
     @strawberry.field(permission_classes=[FullyAuthenticated])

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,6 +88,10 @@ class DomainType:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, cursors: Sequence[str], has_next_page: bool) -> "PageInfo":
+        return cls(has_next_page=has_next_page, end_cursor=cursors[-1] if cursors else None)
 
 
 @strawberry.type

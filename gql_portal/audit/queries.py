@@ -56,10 +56,7 @@ class AuditQueries:
                 AuditEventEdge(cursor=cursor, node=AuditEventType.from_model(event))
                 for event, cursor in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
             domain_id=viewer.user.domain_id,
             query=query,
         )

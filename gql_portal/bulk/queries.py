@@ -28,8 +28,5 @@ class BulkQueries:
                 BulkJobEdge(cursor=cursor, node=BulkJobType.from_model(job))
                 for job, cursor in zip(page.items, page.cursors, strict=True)
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
+            page_info=PageInfo.of(page.cursors, page.has_next_page),
         )
