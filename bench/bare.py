@@ -19,6 +19,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql_portal.accounts.sessions import LAST_SEEN_RESOLUTION, _viewer_sql, hash_token
 from gql_portal.api.pagination import encode_cursor
+from gql_portal.app import tune_garbage_collector
 from gql_portal.clock import utcnow
 from gql_portal.db import tortoise_config
 from gql_portal.settings import get_settings
@@ -241,6 +242,7 @@ def create_bare_app() -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(url)):
+            tune_garbage_collector()  # the same runtime settings as the portal's server
             yield
 
     return Starlette(

@@ -5,68 +5,94 @@ related data (domains, rules, authenticators, recovery-code counts), whatever it
 """
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from strawberry.types.nodes import Selection
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 from gql_portal.accounts.models import User
 from gql_portal.accounts.types import DomainType, UserType
 from gql_portal.api.context import Info
+from gql_portal.api.loaders import (
+    authenticators_by_user,
+    domains_by_id,
+    recovery_codes_remaining,
+    rules_by_domain,
+)
 from gql_portal.clock import utcnow
 from gql_portal.two_factor.types import UserTwoFactorType
 
 
-def _names(selections: Iterable[Selection], into: set[str]) -> set[str]:
-    for selection in selections:
-        name = getattr(selection, "name", None)
-        if name is not None:
-            into.add(name)
-        _names(selection.selections, into)
+def _names(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    into: set[str],
+    seen: frozenset[str] = frozenset(),
+) -> set[str]:
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            into.add(selection.name.value)
+            _names(selection.selection_set, fragments, into, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            _names(selection.selection_set, fragments, into, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                _names(fragment.selection_set, fragments, into, seen | {name})
     return into
 
 
 def requested_fields(info: Info) -> set[str]:
-    """Every field name below the field being resolved (fragments included)."""
-    return _names(info.selected_fields, set())
+    """Every field name below the field being resolved (fragments included), read off the
+    document's syntax tree (strawberry's selected_fields builds objects for all of it)."""
+    raw = info._raw_info
+    found: set[str] = set()
+    for node in raw.field_nodes:
+        _names(node.selection_set, raw.fragments, found)
+    return found
 
 
 async def present_users(info: Info, users: Sequence[User]) -> list[UserType]:
+    """A page at a time: the batch reads are called directly (a DataLoader would add a
+    future per row for keys that are all known here)."""
     wanted = requested_fields(info)
-    loaders = info.context.loaders
     items = [UserType.from_model(user) for user in users]
     if not items:
         return items
     for user in users:
-        loaders.prime_user(user)
+        info.context.loaders.prime_user(user)
     if "domain" in wanted:
-        domains = await loaders.domain.load_many([user.domain_id for user in users])
-        for item, domain in zip(items, domains, strict=True):
-            assert domain is not None
-            item.loaded_domain = DomainType.from_model(domain)
+        domains = await domains_by_id(user.domain_id for user in users)
+        for item, user in zip(items, users, strict=True):
+            item.domain = DomainType.from_model(domains[user.domain_id])
     if "twoFactor" in wanted:
         ids = [user.id for user in users]
-        counts: Sequence[int] = [0] * len(ids)
-        if "recoveryCodesRemaining" in wanted:
-            rules, authenticators, counts = await asyncio.gather(
-                loaders.rules.load_many([user.domain_id for user in users]),
-                loaders.authenticator.load_many(ids),
-                loaders.recovery_codes_remaining.load_many(ids),
-            )
-        else:
-            rules, authenticators = await asyncio.gather(
-                loaders.rules.load_many([user.domain_id for user in users]),
-                loaders.authenticator.load_many(ids),
-            )
+        # The viewer's own domain rules came with the viewer (this request's statement).
+        viewer = info.context.viewer
+        rules = {viewer.rules.domain_id: viewer.rules} if viewer is not None else {}
+        missing = {user.domain_id for user in users} - rules.keys()
+        no_counts: dict[int, int] = {}
+        authenticators, more_rules, counts = await asyncio.gather(
+            authenticators_by_user(ids),
+            rules_by_domain(missing),
+            recovery_codes_remaining(ids)
+            if "recoveryCodesRemaining" in wanted
+            else asyncio.sleep(0, no_counts),
+        )
+        rules |= more_rules
         now = utcnow()
-        for item, user, rule, authenticator, remaining in zip(
-            items, users, rules, authenticators, counts, strict=True
-        ):
-            assert rule is not None
-            item.loaded_two_factor = UserTwoFactorType.build(
+        for item, user in zip(items, users, strict=True):
+            item.two_factor = UserTwoFactorType.build(
                 user=user,
-                rules=rule,
-                authenticator=authenticator,
-                recovery_codes_remaining=remaining,
+                rules=rules[user.domain_id],
+                authenticator=authenticators.get(user.id),
+                recovery_codes_remaining=counts.get(user.id, 0),
                 now=now,
             )
     return items

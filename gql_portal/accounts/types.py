@@ -25,10 +25,13 @@ class UserType:
     created_at: datetime
     last_login_at: datetime | None
     model: strawberry.Private[User]
-    # Filled in by accounts.presenters for whole pages at once, so the nested fields stay
-    # synchronous: no awaitable per row (see bench/README.md, 7.2).
-    loaded_domain: strawberry.Private["DomainType | None"] = None
-    loaded_two_factor: strawberry.Private["UserTwoFactorType | None"] = None
+    # Filled in by accounts.presenters for whole pages at once: plain attributes, so the
+    # executor reads them without a resolver call per row (see bench/README.md, 7.2).
+    # A UserType built any other way leaves them None: asking for them is then an error.
+    domain: "DomainType" = strawberry.field(default=None)
+    two_factor: Annotated["UserTwoFactorType", strawberry.lazy("gql_portal.two_factor.types")] = (
+        strawberry.field(default=None)
+    )
 
     @classmethod
     def from_model(cls, user: User) -> "UserType":
@@ -41,18 +44,6 @@ class UserType:
             last_login_at=user.last_login_at,
             model=user,
         )
-
-    @strawberry.field
-    def domain(self) -> "DomainType":
-        assert self.loaded_domain is not None, "build UserType with accounts.presenters"
-        return self.loaded_domain
-
-    @strawberry.field
-    def two_factor(
-        self,
-    ) -> Annotated["UserTwoFactorType", strawberry.lazy("gql_portal.two_factor.types")]:
-        assert self.loaded_two_factor is not None, "build UserType with accounts.presenters"
-        return self.loaded_two_factor
 
 
 @strawberry.type(name="Domain")

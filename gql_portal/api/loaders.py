@@ -1,21 +1,54 @@
-"""DataLoaders, created per request so nothing is shared between viewers."""
+"""Batch reads (one query per kind, whatever the count) and the DataLoaders built on
+them, created per request so nothing is shared between viewers."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from strawberry.dataloader import DataLoader
-from tortoise.functions import Count
 
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
+from gql_portal.sql import fetch, in_ids
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator
 
 
+async def domains_by_id(ids: Iterable[int]) -> dict[int, Domain]:
+    return {domain.id: domain for domain in await Domain.filter(id__in=set(ids))}
+
+
+async def rules_by_domain(domain_ids: Iterable[int]) -> dict[int, PasswordSecurityRules]:
+    wanted = set(domain_ids)
+    if not wanted:
+        return {}
+    found = await PasswordSecurityRules.filter(domain_id__in=wanted)
+    return {rules.domain_id: rules for rules in found}
+
+
+async def authenticators_by_user(user_ids: Sequence[int]) -> dict[int, TotpAuthenticator]:
+    found = await TotpAuthenticator.filter(user_id__in=user_ids)
+    return {authenticator.user_id: authenticator for authenticator in found}
+
+
+async def recovery_codes_remaining(user_ids: Sequence[int]) -> dict[int, int]:
+    """Unused recovery codes per user (users without any are absent)."""
+    if not user_ids:
+        return {}
+    connection = RecoveryCode._meta.db
+    clause, values = in_ids(connection, '"user_id"', list(user_ids))
+    rows = await fetch(
+        connection,
+        f'SELECT "user_id", COUNT(*) AS "remaining" FROM "{RecoveryCode._meta.db_table}"'
+        f' WHERE {clause} AND "used_at" IS NULL GROUP BY "user_id"',
+        values,
+    )
+    return {row["user_id"]: int(row["remaining"]) for row in rows}
+
+
 async def _load_domains(ids: Sequence[int]) -> list[Domain | None]:
-    found = {domain.id: domain for domain in await Domain.filter(id__in=ids)}
+    found = await domains_by_id(ids)
     return [found.get(key) for key in ids]
 
 
 async def _load_rules(domain_ids: Sequence[int]) -> list[PasswordSecurityRules | None]:
-    found = {r.domain_id: r for r in await PasswordSecurityRules.filter(domain_id__in=domain_ids)}
+    found = await rules_by_domain(domain_ids)
     return [found.get(key) for key in domain_ids]
 
 
@@ -25,18 +58,12 @@ async def _load_users(ids: Sequence[int]) -> list[User | None]:
 
 
 async def _load_authenticators(user_ids: Sequence[int]) -> list[TotpAuthenticator | None]:
-    found = {a.user_id: a for a in await TotpAuthenticator.filter(user_id__in=user_ids)}
+    found = await authenticators_by_user(user_ids)
     return [found.get(key) for key in user_ids]
 
 
 async def _load_recovery_counts(user_ids: Sequence[int]) -> list[int]:
-    rows = (
-        await RecoveryCode.filter(user_id__in=user_ids, used_at=None)
-        .annotate(remaining=Count("id"))
-        .group_by("user_id")
-        .values("user_id", "remaining")
-    )
-    counts = {row["user_id"]: row["remaining"] for row in rows}
+    counts = await recovery_codes_remaining(user_ids)
     return [counts.get(key, 0) for key in user_ids]
 
 

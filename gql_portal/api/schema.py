@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from gql_portal.accounts.mutations import AccountMutations
 from gql_portal.accounts.queries import AccountQueries
 from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
+from gql_portal.api.executor import PortalExecutor
 from gql_portal.api.validation import validation_rules
 from gql_portal.audit.queries import AuditQueries
 from gql_portal.bulk.mutations import BulkMutations
@@ -46,7 +47,7 @@ class PortalSchema(strawberry.Schema):
         return result
 
 
-def build_schema(settings: Settings | None = None, **options: Any) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, **options: Any) -> PortalSchema:
     settings = settings or get_settings()
     # Rule classes are built once: ValidationCache keys on them. Extensions are
     # classes or factories, never shared instances.
@@ -64,6 +65,7 @@ def build_schema(settings: Settings | None = None, **options: Any) -> strawberry
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
         ],
+        execution_context_class=PortalExecutor,
         **options,
     )
 

@@ -16,6 +16,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.client_ip import client_ip
 from gql_portal.api.context import Context
+from gql_portal.api.operation import FastOperations
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import UnauthenticatedError
@@ -84,13 +85,22 @@ class GraphQLView(GraphQL[Context, None]):
     Over WebSocket (graphql-transport-ws only): subscriptions only."""
 
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+    # Set by create_app: JSON POSTs of valid documents skip strawberry's view (7.1).
+    fast: FastOperations | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
+        if self.fast is not None and (found := await self.fast.prepare(request)):
+            prepared, variables, operation_name = found
+            context = await build_context(request, None, bearer_token(request))
+            data, errors = await self.fast.execute(prepared, variables, operation_name, context)
+            await self.fast.response(request, data, errors)(scope, receive, send)
+            return
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as error:
             allow = [(b"allow", b"POST")] if error.status_code == 405 else []
             await send_error(send, error.status_code, error.reason, allow)

@@ -4,7 +4,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, InlineFragmentNode, SelectionSetNode
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
@@ -29,7 +35,38 @@ def _direct_fields(selection_set: SelectionSetNode) -> Iterator[FieldNode]:
             yield from _direct_fields(selection.selection_set)
 
 
+def record_operation(
+    operation_type: str,
+    operation: OperationDefinitionNode | None,
+    data: dict[str, Any] | None,
+    errors: list[GraphQLError],
+    seconds: float,
+) -> None:
+    """Latency by operation type, then one count per root field with its outcome."""
+    metrics.GRAPHQL_LATENCY.labels(operation_type).observe(seconds)
+    if data is None and errors and all(not error.path for error in errors):
+        metrics.GRAPHQL_OPERATIONS.labels(REFUSED, _code(errors[0])).inc()
+        return
+    if operation is None:
+        return
+    codes = {str(error.path[0]): _code(error) for error in reversed(errors) if error.path}
+    for field in _direct_fields(operation.selection_set):
+        key = (field.alias or field.name).value
+        _count(field.name.value, codes.get(key, "OK"), (data or {}).get(key))
+
+
+def _count(name: str, outcome: str, value: object) -> None:
+    metrics.GRAPHQL_OPERATIONS.labels(name, outcome).inc()
+    if name == "login":
+        status = value.get("status") if isinstance(value, dict) else None
+        metrics.LOGINS.labels(status if outcome == "OK" and status else outcome).inc()
+    elif name in SECOND_FACTOR_FIELDS:
+        metrics.VERIFICATIONS.labels(name, outcome).inc()
+
+
 class OperationMetrics(SchemaExtension):
+    """record_operation for operations strawberry runs (WebSocket, the view's slow path)."""
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
@@ -38,29 +75,15 @@ class OperationMetrics(SchemaExtension):
             operation_type = context.operation_type.value
         except RuntimeError:
             operation_type = "unknown"
-        metrics.GRAPHQL_LATENCY.labels(operation_type).observe(time.perf_counter() - started)
         result = context.result
         if result is None or not hasattr(result, "errors"):
-            return
-        errors: list[GraphQLError] = list(result.errors or [])
-        data: dict[str, Any] | None = getattr(result, "data", None)
-        if data is None and errors and all(not error.path for error in errors):
-            metrics.GRAPHQL_OPERATIONS.labels(REFUSED, _code(errors[0])).inc()
+            metrics.GRAPHQL_LATENCY.labels(operation_type).observe(time.perf_counter() - started)
             return
         document = context.graphql_document
-        operation = get_operation_ast(document, context.operation_name) if document else None
-        if operation is None:
-            return
-        codes = {str(error.path[0]): _code(error) for error in reversed(errors) if error.path}
-        for field in _direct_fields(operation.selection_set):
-            key = (field.alias or field.name).value
-            self._count(field.name.value, codes.get(key, "OK"), (data or {}).get(key))
-
-    @staticmethod
-    def _count(name: str, outcome: str, value: object) -> None:
-        metrics.GRAPHQL_OPERATIONS.labels(name, outcome).inc()
-        if name == "login":
-            status = value.get("status") if isinstance(value, dict) else None
-            metrics.LOGINS.labels(status if outcome == "OK" and status else outcome).inc()
-        elif name in SECOND_FACTOR_FIELDS:
-            metrics.VERIFICATIONS.labels(name, outcome).inc()
+        record_operation(
+            operation_type,
+            get_operation_ast(document, context.operation_name) if document else None,
+            getattr(result, "data", None),
+            list(result.errors or []),
+            time.perf_counter() - started,
+        )

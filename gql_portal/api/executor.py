@@ -1,0 +1,233 @@
+"""graphql-core's executor with a short path for plain leaf fields.
+
+A users page is ~800 fields, and most are attributes read off an object and serialized
+(``email``, ``enabled``, ``roles``). graphql-core walks each through the general path:
+resolve info, the field's resolver wrapper, awaitable checks, then complete_value's type
+dispatch. For a field strawberry itself marks as basic (no resolver, no extension, no
+permission) whose type is a scalar or enum (or a list of them), and that is selected
+without arguments, this executor reads the attribute and serializes it directly. Anything
+else, and any value the short path is not sure of (null, a serializer that fails or
+returns nothing), takes graphql-core's own path, so results and errors are the same.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+Plan = Callable[[Any], Any]
+_NO_PLAN: Any = object()
+_PLAN_ATTRIBUTE = "_gql_portal_leaf_plan"
+
+
+def _nullable(kind: GraphQLOutputType) -> Any:
+    return kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+
+
+def _leaf_plan(field: GraphQLField) -> Plan | None:
+    """How to read and serialize a basic leaf field, or None for graphql-core's path."""
+    if not getattr(field.resolve, "_is_default", False) or field.args:
+        return None
+    definition = field.extensions.get("strawberry-definition")
+    name = getattr(definition, "python_name", None)
+    if not isinstance(name, str) or not getattr(definition, "is_basic_field", False):
+        return None
+    kind = _nullable(field.type)
+    # A null where the type allows it is the answer; where it does not, graphql-core's path
+    # reports the error.
+    null: Any = Undefined if isinstance(field.type, GraphQLNonNull) else None
+    if is_leaf_type(kind):
+        serialize = kind.serialize
+
+        def scalar(source: Any) -> Any:
+            value = getattr(source, name)
+            if value is None:
+                return null
+            out = serialize(value)
+            return Undefined if out is None else out
+
+        return scalar
+    if isinstance(kind, GraphQLList):
+        item = kind.of_type
+        if isinstance(item, GraphQLNonNull) and is_leaf_type(item.of_type):
+            serialize_item = item.of_type.serialize
+
+            def items(source: Any) -> Any:
+                values = getattr(source, name)
+                if values is None:
+                    return null
+                if isinstance(values, str | bytes | dict):
+                    return Undefined
+                out = []
+                for value in values:
+                    if value is None:
+                        return Undefined
+                    item_out = serialize_item(value)
+                    if item_out is None:
+                        return Undefined
+                    out.append(item_out)
+                return out
+
+            return items
+    return None
+
+
+def leaf_plan(field: GraphQLField) -> Plan | None:
+    plan = getattr(field, _PLAN_ATTRIBUTE, None)
+    if plan is None:
+        plan = _leaf_plan(field) or _NO_PLAN
+        setattr(field, _PLAN_ATTRIBUTE, plan)
+    return None if plan is _NO_PLAN else plan
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPlan:
+    """A basic field holding an object: read it, then run the sub-selection directly."""
+
+    name: str
+    field_type: GraphQLOutputType
+    object_type: GraphQLObjectType
+    nullable: bool
+
+
+def object_plan(field: GraphQLField) -> ObjectPlan | None:
+    if not getattr(field.resolve, "_is_default", False) or field.args:
+        return None
+    definition = field.extensions.get("strawberry-definition")
+    name = getattr(definition, "python_name", None)
+    if not isinstance(name, str) or not getattr(definition, "is_basic_field", False):
+        return None
+    kind = _nullable(field.type)
+    if not isinstance(kind, GraphQLObjectType) or kind.is_type_of is not None:
+        return None
+    return ObjectPlan(name, field.type, kind, not isinstance(field.type, GraphQLNonNull))
+
+
+Entry = tuple[str, FieldDetailsList, Plan | None, ObjectPlan | None]
+
+
+class PortalExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per execution: a page of 50 users shares one grouped field set per object type.
+        self._entries: dict[int, tuple[GroupedFieldSet, list[Entry]]] = {}
+
+    def _plan_entries(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[Entry]:
+        cached = self._entries.get(id(grouped_field_set))
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        entries: list[Entry] = []
+        for response_name, details in grouped_field_set.items():
+            node = details[0].node
+            field = None if node.arguments else parent_type.fields.get(node.name.value)
+            if field is None:
+                entries.append((response_name, details, None, None))
+            else:
+                entries.append((response_name, details, leaf_plan(field), object_plan(field)))
+        self._entries[id(grouped_field_set)] = (grouped_field_set, entries)
+        return entries
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's execute_fields, with plain leaves read and serialized inline."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, details, plan, nested in self._plan_entries(
+                parent_type, grouped_field_set
+            ):
+                if plan is not None:
+                    try:
+                        value = plan(source_value)
+                    except Exception:
+                        value = Undefined
+                    if value is not Undefined:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                if nested is not None:
+                    result = self._object_field(
+                        nested, source_value, details, field_path, position_context
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type, source_value, details, field_path, position_context
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _object_field(
+        self,
+        plan: ObjectPlan,
+        source: Any,
+        details: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """execute_field + complete_object_value for a plain attribute, errors handled the
+        same way: a nullable field becomes null with its error, a non-null one raises."""
+        try:
+            value = getattr(source, plan.name)
+            if value is None:
+                if plan.nullable:
+                    return None
+                raise TypeError(
+                    "Cannot return null for non-nullable field"
+                    f" {path.typename}.{details[0].node.name.value}."
+                )
+            completed = self.collect_and_execute_subfields(
+                plan.object_type, details, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_type, details, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, plan.field_type, details, path)
+                return None
+
+        return await_completed()
