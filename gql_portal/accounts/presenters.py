@@ -65,8 +65,6 @@ async def present_users(info: Info, users: Sequence[User]) -> list[UserType]:
     items = [UserType.from_model(user) for user in users]
     if not items:
         return items
-    for user in users:
-        info.context.loaders.prime_user(user)
     if "domain" in wanted:
         domains = await domains_by_id(user.domain_id for user in users)
         for item, user in zip(items, users, strict=True):

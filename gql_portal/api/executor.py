@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -35,6 +36,27 @@ def _nullable(kind: GraphQLOutputType) -> Any:
     return kind.of_type if isinstance(kind, GraphQLNonNull) else kind
 
 
+def _fast_serializer(kind: Any) -> Callable[[Any], Any]:
+    """An enum's members looked up in a table (strawberry's serialize scans the values);
+    anything else, and any value not in the table, goes to the type's own serialize."""
+    serialize: Callable[[Any], Any] = kind.serialize
+    wrapped = getattr(kind, "wrapped_cls", None)
+    if not isinstance(kind, GraphQLEnumType) or wrapped is None:
+        return serialize
+    table: dict[Any, str] = {}
+    for member in wrapped:
+        for name, value in kind.values.items():
+            if member.value == value.value:
+                table.setdefault(member, name)
+                break
+
+    def enum_value(value: Any) -> Any:
+        found = table.get(value) if isinstance(value, wrapped) else None
+        return found if found is not None else serialize(value)
+
+    return enum_value
+
+
 def _leaf_plan(field: GraphQLField) -> Plan | None:
     """How to read and serialize a basic leaf field, or None for graphql-core's path."""
     if not getattr(field.resolve, "_is_default", False) or field.args:
@@ -48,7 +70,7 @@ def _leaf_plan(field: GraphQLField) -> Plan | None:
     # reports the error.
     null: Any = Undefined if isinstance(field.type, GraphQLNonNull) else None
     if is_leaf_type(kind):
-        serialize = kind.serialize
+        serialize = _fast_serializer(kind)
 
         def scalar(source: Any) -> Any:
             value = getattr(source, name)
@@ -61,7 +83,7 @@ def _leaf_plan(field: GraphQLField) -> Plan | None:
     if isinstance(kind, GraphQLList):
         item = kind.of_type
         if isinstance(item, GraphQLNonNull) and is_leaf_type(item.of_type):
-            serialize_item = item.of_type.serialize
+            serialize_item = _fast_serializer(item.of_type)
 
             def items(source: Any) -> Any:
                 values = getattr(source, name)
