@@ -2,7 +2,9 @@
 sockets), N requests one after another, microseconds per request for ours and the bare
 route, and optionally cProfile's top entries for ours.
 
-    python -m bench.profile me|users [--db sqlite|postgres] [--requests N] [--profile]
+    python -m bench.profile me|users|verify [--db sqlite|postgres] [--requests N] [--profile]
+
+``verify`` sends verifyTotp once per seeded pending session, with the current code.
 
 A tool for the performance work, not one of the issue's measurements: the numbers leave
 out the HTTP server and the network, which bench/me.py and friends include.
@@ -14,6 +16,7 @@ import cProfile
 import json
 import pstats
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench import harness
@@ -59,13 +62,23 @@ async def call(app: Any, path: str, token: str, body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-async def timed(app: Any, path: str, tokens: list[str], body: bytes, count: int) -> float:
+async def timed(
+    app: Any, path: str, tokens: list[str], body: bytes | Callable[[], bytes], count: int
+) -> float:
+    """Microseconds per request; 50 warm-up requests first (tokens are used in order)."""
+    make = body if callable(body) else lambda: body
     for token in tokens[:50]:
-        await call(app, path, token, body)  # warm caches
+        await call(app, path, token, make())  # warm caches
     start = time.perf_counter()
     for n in range(count):
-        await call(app, path, tokens[n % len(tokens)], body)
+        await call(app, path, tokens[(50 + n) % len(tokens)], make())
     return (time.perf_counter() - start) / count * 1e6
+
+
+def seed_verify(count: int) -> Callable[[], Awaitable[tuple[list[str], list[str]]]]:
+    from bench.verify_totp import seeder
+
+    return seeder(count)
 
 
 def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None:
@@ -75,6 +88,8 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
     from gql_portal.app import create_app, tune_garbage_collector
     from gql_portal.db import close_db, tortoise_config
 
+    if what == "verify":
+        return run_verify(db, count, profile)
     seeded = harness.run_with_orm(db, seed_me if what == "me" else seed_users)
     tokens = seeded if what == "me" else [seeded]
     tokens = tokens if isinstance(tokens[0], str) else tokens[0]
@@ -83,7 +98,50 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
     )
     body = json.dumps({"query": query} | ({"variables": variables} if variables else {})).encode()
 
+    async def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
+    """verifyTotp (a fresh pending session each) against me on the same app."""
+    import pyotp
+    from tortoise import Tortoise
+
+    from bench.seed import TOTP_SECRET
+    from bench.verify_totp import VERIFY
+    from gql_portal.app import create_app, tune_garbage_collector
+    from gql_portal.db import close_db, tortoise_config
+
+    rounds = 2 if profile else 1
+    me_tokens, pending = harness.run_with_orm(db, seed_verify((count + 50) * rounds))
+    totp = pyotp.TOTP(TOTP_SECRET)
+
+    def verify_body() -> bytes:
+        return json.dumps({"query": VERIFY, "variables": {"code": totp.now()}}).encode()
+
+    me_body = json.dumps({"query": ME_QUERY}).encode()
+
     async def main() -> None:
+        await Tortoise.init(config=tortoise_config(db.url))
+        try:
+            app = create_app(manage_database=False)
+            tune_garbage_collector()
+            first = json.loads(await call(app, "/graphql", pending[-1], verify_body()))
+            assert "errors" not in first, first
+            me = await timed(app, "/graphql", me_tokens, me_body, count)
+            mine = await timed(app, "/graphql", pending[: count + 50], verify_body, count)
+            print(f"{db.kind}: me {me:8.1f} us   verify {mine:8.1f} us   {me / mine:.2f}x")
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await timed(app, "/graphql", pending[count + 50 : -1], verify_body, count)
+                profiler.disable()
+                stats = pstats.Stats(profiler).sort_stats("tottime")
+                stats.print_stats(30)
+                stats.sort_stats("cumulative").print_stats(70)
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+
+
+def main() -> None:
         await Tortoise.init(config=tortoise_config(db.url))
         try:
             ours = create_app(manage_database=False)
@@ -108,9 +166,52 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
     asyncio.run(main())
 
 
+def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
+    """verifyTotp (a fresh pending session each) against me on the same app."""
+    import pyotp
+    from tortoise import Tortoise
+
+    from bench.seed import TOTP_SECRET
+    from bench.verify_totp import VERIFY
+    from gql_portal.app import create_app, tune_garbage_collector
+    from gql_portal.db import close_db, tortoise_config
+
+    rounds = 2 if profile else 1
+    me_tokens, pending = harness.run_with_orm(db, seed_verify((count + 50) * rounds))
+    totp = pyotp.TOTP(TOTP_SECRET)
+
+    def verify_body() -> bytes:
+        return json.dumps({"query": VERIFY, "variables": {"code": totp.now()}}).encode()
+
+    me_body = json.dumps({"query": ME_QUERY}).encode()
+
+    async def main() -> None:
+        await Tortoise.init(config=tortoise_config(db.url))
+        try:
+            app = create_app(manage_database=False)
+            tune_garbage_collector()
+            first = json.loads(await call(app, "/graphql", pending[-1], verify_body()))
+            assert "errors" not in first, first
+            me = await timed(app, "/graphql", me_tokens, me_body, count)
+            mine = await timed(app, "/graphql", pending[: count + 50], verify_body, count)
+            print(f"{db.kind}: me {me:8.1f} us   verify {mine:8.1f} us   {me / mine:.2f}x")
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await timed(app, "/graphql", pending[count + 50 : -1], verify_body, count)
+                profiler.disable()
+                stats = pstats.Stats(profiler).sort_stats("tottime")
+                stats.print_stats(30)
+                stats.sort_stats("cumulative").print_stats(70)
+        finally:
+            await close_db()
+
+    asyncio.run(main())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["me", "users"])
+    parser.add_argument("what", choices=["me", "users", "verify"])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")

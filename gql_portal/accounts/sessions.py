@@ -15,6 +15,7 @@ from gql_portal.audit.services import RequestMeta
 from gql_portal.clock import utcnow
 from gql_portal.errors import UnauthenticatedError
 from gql_portal.settings import get_settings
+from gql_portal.sql import execute, fetch
 from gql_portal.two_factor.gate import LoginStatus, session_status
 from gql_portal.two_factor.models import TotpAuthenticator
 
@@ -64,18 +65,27 @@ async def issue_session(
         else timedelta(hours=settings.session_lifetime_hours)
     )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session = await Session.create(
-        token_hash=hash_token(token),
-        user=user,
-        issued_pending=pending,
-        second_factor_at=now if second_factor else None,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + lifetime,
-        ip=meta.ip,
-        user_agent=meta.user_agent[:400] if meta.user_agent else None,
-        using_db=using_db,
+    columns: dict[str, Any] = {
+        "token_hash": hash_token(token),
+        "user_id": user.id,
+        "issued_pending": pending,
+        "second_factor_at": now if second_factor else None,
+        "created_at": now,
+        "last_seen_at": now,
+        "expires_at": now + lifetime,
+        "ip": meta.ip,
+        "user_agent": meta.user_agent[:400] if meta.user_agent else None,
+    }
+    # One hand-written INSERT (logins and 2FA exchanges pay for it); the model object is
+    # built from the same values, as Session.create would have left it.
+    rows = await fetch(
+        Session._meta.db if using_db is None else using_db,
+        f"INSERT INTO sessions ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))}) RETURNING id",
+        list(columns.values()),
     )
+    session = Session._init_from_db(id=rows[0]["id"], revoked_at=None, **columns)
+    object.__setattr__(session, "_user", user)
     return IssuedSession(token=token, session=session)
 
 
@@ -143,10 +153,11 @@ async def resolve_viewer_by_hash(token_hash: str) -> Viewer:
 
 
 async def revoke_session(session_id: int, using_db: BaseDBAsyncClient | None = None) -> int:
-    return (
-        await Session.filter(id=session_id, revoked_at=None)
-        .using_db(using_db)
-        .update(revoked_at=utcnow())
+    """1 if this call revoked the session, 0 if it was already revoked (or is gone)."""
+    return await execute(
+        Session._meta.db if using_db is None else using_db,
+        "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        [utcnow(), session_id],
     )
 
 

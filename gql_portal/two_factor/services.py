@@ -3,16 +3,17 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from gql_portal import metrics
-from gql_portal.accounts.models import Session
+from gql_portal.accounts.models import User
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret, encrypt_secret
 from gql_portal.errors import (
@@ -23,14 +24,15 @@ from gql_portal.errors import (
     UnauthenticatedError,
 )
 from gql_portal.settings import get_settings
+from gql_portal.sql import execute, fetch, is_postgres
 from gql_portal.two_factor import recovery, totp
 from gql_portal.two_factor.gate import LoginStatus, TwoFactorState, two_factor_state
 from gql_portal.two_factor.models import TotpAuthenticator, TotpEnrollment
 from gql_portal.two_factor.throttle import (
     Attempt,
-    begin_attempt,
-    clear_attempts,
+    finish_attempt,
     retry_after_seconds,
+    start_attempt,
 )
 
 
@@ -90,45 +92,91 @@ async def begin_enrollment(*, viewer: Viewer, meta: RequestMeta) -> Enrollment:
     )
 
 
-Check = Callable[[Attempt, datetime, BaseDBAsyncClient], Awaitable[bool]]
-Succeed = Callable[[Attempt, datetime, BaseDBAsyncClient], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class StoredAuthenticator:
+    """The user's authenticator as read under the row lock, for the code check."""
+
+    id: int
+    secret_encrypted: str
+
+
+Check = Callable[[StoredAuthenticator | None, datetime, BaseDBAsyncClient], Awaitable[bool]]
+Succeed = Callable[[datetime, BaseDBAsyncClient], Awaitable[None]]
+
+_LOCKED_UNTIL = User._meta.fields_map["code_locked_until"]
+
+
+@lru_cache(maxsize=2)
+def _lock_sql(postgres: bool) -> str:
+    # The session is joined and locked, not tested with EXISTS: under READ COMMITTED a
+    # statement that waited for a lock re-reads only the rows it locks, so only a locked
+    # session row shows a revocation committed while this attempt queued. The rows are
+    # locked in the order named, user then session: the order of every transaction that
+    # writes both (this one's success path, an administrator's reset).
+    # The authenticator is not locked (an outer join's nullable side cannot be), and its
+    # last_used_step is not read: the replay guard's conditional UPDATE decides on the
+    # current row.
+    return (
+        "SELECT u.code_failures, u.code_locked_until, s.revoked_at,"
+        " a.id AS authenticator_id, a.secret_encrypted"
+        " FROM users u"
+        " JOIN sessions s ON s.id = ? AND s.user_id = u.id"
+        " LEFT JOIN totp_authenticators a ON a.user_id = u.id"
+        " WHERE u.id = ?" + (" FOR UPDATE OF u, s" if postgres else "")
+    )
+
+
+async def _lock_code_step(
+    viewer: Viewer, now: datetime, connection: BaseDBAsyncClient
+) -> tuple[Attempt, StoredAuthenticator | None] | None:
+    """One statement: lock the user's row and read its counter, whether the presented
+    session is still live (None if not) and the authenticator."""
+    rows = await fetch(
+        connection, _lock_sql(is_postgres(connection)), [viewer.session.id, viewer.user.id]
+    )
+    if not rows or rows[0]["revoked_at"] is not None:
+        return None
+    row = rows[0]
+    attempt = start_attempt(
+        int(row["code_failures"]), _LOCKED_UNTIL.to_python_value(row["code_locked_until"]), now
+    )
+    if row["authenticator_id"] is None:
+        return attempt, None
+    return attempt, StoredAuthenticator(int(row["authenticator_id"]), row["secret_encrypted"])
 
 
 async def _code_attempt(
     *, viewer: Viewer, operation: str, meta: RequestMeta, check: Check, succeed: Succeed
 ) -> None:
-    """Count, check and record one code attempt in one transaction; raise after commit."""
+    """Check and record one code attempt in one transaction; raise after commit."""
     user = viewer.user
     now = utcnow()
     async with in_transaction() as connection:
-        attempt = await begin_attempt(user.id, now, connection)
-        # Checked under the user's row lock: a request that raced the exchange of its own
-        # token is not a guess, so it rolls back uncounted instead of locking the user.
-        if (
-            not await Session.filter(id=viewer.session.id, revoked_at=None)
-            .using_db(connection)
-            .exists()
-        ):
+        locked = await _lock_code_step(viewer, now, connection)
+        # Read under the user's row lock: a request that raced the exchange of its own
+        # token is not a guess, so it writes nothing instead of counting against the user.
+        if locked is None:
             raise UnauthenticatedError("Invalid, expired or revoked token")
-        if attempt.refused:
-            accepted = False
-        else:
-            accepted = await check(attempt, now, connection)
+        attempt, authenticator = locked
+        accepted = False
+        if not attempt.refused:
+            accepted = await check(authenticator, now, connection)
+            await finish_attempt(user.id, attempt, accepted, connection)
             if accepted:
-                await clear_attempts(user.id, connection)
-                await succeed(attempt, now, connection)
+                await succeed(now, connection)
             else:
-                await record_audit_event(
+                await write_audit_event(
+                    connection,
                     action=AuditAction.TOTP_VERIFICATION_FAILED,
                     outcome=AuditOutcome.FAILURE,
                     meta=meta,
                     actor=user,
                     target=user,
                     details={"operation": operation, "consecutiveFailures": attempt.failures},
-                    using_db=connection,
                 )
                 if attempt.locks_on_failure and attempt.failures >= 5:
-                    await record_audit_event(
+                    await write_audit_event(
+                        connection,
                         action=AuditAction.TOTP_LOCKED_OUT,
                         outcome=AuditOutcome.FAILURE,
                         meta=meta,
@@ -140,7 +188,6 @@ async def _code_attempt(
                             if attempt.locked_until
                             else None,
                         },
-                        using_db=connection,
                     )
     if not attempt.refused and not accepted and attempt.locks_on_failure and attempt.failures >= 5:
         metrics.record_lockout("totp")  # after commit, like the TOTP_LOCKED_OUT event
@@ -174,7 +221,9 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
         raise BadUserInputError("No enrollment in progress: call beginTotpEnrollment first")
     outcome: dict[str, LoginResult | list[str]] = {}
 
-    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+    async def check(
+        authenticator: StoredAuthenticator | None, now: datetime, connection: BaseDBAsyncClient
+    ) -> bool:
         current = await TotpEnrollment.get_or_none(id=enrollment.id, using_db=connection)
         if current is None or current.expires_at <= now:
             return False
@@ -192,15 +241,11 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
         await current.delete(using_db=connection)
         return True
 
-    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+    async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
         outcome["login"] = await _exchange_session(viewer, meta, connection)
-        await record_audit_event(
-            action=AuditAction.TOTP_ENROLLED,
-            meta=meta,
-            actor=user,
-            target=user,
-            using_db=connection,
+        await write_audit_event(
+            connection, action=AuditAction.TOTP_ENROLLED, meta=meta, actor=user, target=user
         )
 
     await _code_attempt(
@@ -220,9 +265,11 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
 
 
 async def _check_totp(
-    user_id: int, code: str, now: datetime, connection: BaseDBAsyncClient
+    authenticator: StoredAuthenticator | None,
+    code: str,
+    now: datetime,
+    connection: BaseDBAsyncClient,
 ) -> bool:
-    authenticator = await TotpAuthenticator.get_or_none(user_id=user_id, using_db=connection)
     if authenticator is None:
         return False
     step = totp.matching_step(decrypt_secret(authenticator.secret_encrypted), code, now)
@@ -230,10 +277,10 @@ async def _check_totp(
         return False
     # The replay guard: one conditional UPDATE; 0 rows means this step (or a later one)
     # was already used, which counts as a wrong code.
-    advanced = (
-        await TotpAuthenticator.filter(id=authenticator.id, last_used_step__lt=step)
-        .using_db(connection)
-        .update(last_used_step=step)
+    advanced = await execute(
+        connection,
+        "UPDATE totp_authenticators SET last_used_step = ? WHERE id = ? AND last_used_step < ?",
+        [step, authenticator.id, step],
     )
     return advanced == 1
 
@@ -251,17 +298,15 @@ async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginR
     user = viewer.user
     outcome: list[LoginResult] = []
 
-    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
-        return await _check_totp(user.id, code, now, connection)
+    async def check(
+        authenticator: StoredAuthenticator | None, now: datetime, connection: BaseDBAsyncClient
+    ) -> bool:
+        return await _check_totp(authenticator, code, now, connection)
 
-    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+    async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
-        await record_audit_event(
-            action=AuditAction.TOTP_VERIFIED,
-            meta=meta,
-            actor=user,
-            target=user,
-            using_db=connection,
+        await write_audit_event(
+            connection, action=AuditAction.TOTP_VERIFIED, meta=meta, actor=user, target=user
         )
 
     await _code_attempt(
@@ -278,18 +323,20 @@ async def verify_recovery_code(*, viewer: Viewer, code: str, meta: RequestMeta) 
     user = viewer.user
     outcome: list[LoginResult] = []
 
-    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
+    async def check(
+        authenticator: StoredAuthenticator | None, now: datetime, connection: BaseDBAsyncClient
+    ) -> bool:
         return await recovery.use_code(user.id, normalized, now, connection)
 
-    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+    async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
-        await record_audit_event(
+        await write_audit_event(
+            connection,
             action=AuditAction.RECOVERY_CODE_USED,
             meta=meta,
             actor=user,
             target=user,
             details={"remaining": await recovery.remaining(user.id, connection)},
-            using_db=connection,
         )
 
     await _code_attempt(
@@ -305,17 +352,19 @@ async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestM
     user = viewer.user
     codes: list[str] = []
 
-    async def check(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> bool:
-        return await _check_totp(user.id, code, now, connection)
+    async def check(
+        authenticator: StoredAuthenticator | None, now: datetime, connection: BaseDBAsyncClient
+    ) -> bool:
+        return await _check_totp(authenticator, code, now, connection)
 
-    async def succeed(attempt: Attempt, now: datetime, connection: BaseDBAsyncClient) -> None:
+    async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         codes.extend(await recovery.replace_codes(user.id, now, connection))
-        await record_audit_event(
+        await write_audit_event(
+            connection,
             action=AuditAction.RECOVERY_CODES_REGENERATED,
             meta=meta,
             actor=user,
             target=user,
-            using_db=connection,
         )
 
     await _code_attempt(

@@ -1,9 +1,16 @@
-"""The code-step throttle: a per-user counter in the database, taken before any check.
+"""The code-step throttle: a per-user counter in the database, read under the user's row lock.
 
 Each attempt locks the user's row (PostgreSQL ``FOR UPDATE``; SQLite serialises
-transactions), counts itself as a failure and sets the lock it would earn, then checks
-the code. Concurrent guesses therefore queue on the row and can never be evaluated more
-often than the limit allows; a success clears the count in the same transaction.
+transactions) and reads the counter. A locked user is refused: nothing is checked and
+nothing is counted. Otherwise the code is checked and the attempt's outcome is written to
+the row in one UPDATE, in the same transaction and still under the lock: one more failure
+and the lock it earns, or the cleared counter after a success.
+
+Writing the outcome after the check instead of counting up front and clearing on success
+changes nothing anyone can observe: other attempts queue on the row lock, so none of them
+reads the counter between this attempt's check and its write, and a transaction that fails
+before its commit leaves no count either way (the up-front count rolled back with it).
+Concurrent guesses therefore can never be evaluated more often than the limit allows.
 """
 
 from dataclasses import dataclass
@@ -12,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.models import User
+from gql_portal.sql import execute
 
 FIRST_LOCK_AFTER = 5
 FIRST_LOCK = timedelta(seconds=30)
@@ -41,12 +49,16 @@ def retry_after_seconds(locked_until: datetime, now: datetime) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """The state of one counted attempt, before its code is checked."""
+    """One attempt, before its code is checked.
 
-    user: User
+    ``failures`` and ``locked_until`` are what the row holds if this attempt fails (for a
+    refused attempt: what it holds now); ``clean`` says a success has nothing to clear.
+    """
+
     failures: int
     locked_until: datetime | None
     refused_until: datetime | None = None
+    clean: bool = False
 
     @property
     def refused(self) -> bool:
@@ -57,23 +69,23 @@ class Attempt:
         return self.locked_until is not None
 
 
-async def begin_attempt(user_id: int, now: datetime, connection: BaseDBAsyncClient) -> Attempt:
-    """Lock the row and count the attempt; a locked user is refused uncounted."""
-    user = await User.filter(id=user_id).select_for_update().using_db(connection).get()
-    if is_locked(user, now):
-        assert user.code_locked_until is not None
-        return Attempt(user, user.code_failures, user.code_locked_until, user.code_locked_until)
-    failures = user.code_failures + 1
-    locked_until = lock_for(failures, now)
-    await (
-        User.filter(id=user_id)
-        .using_db(connection)
-        .update(code_failures=failures, code_locked_until=locked_until)
-    )
-    return Attempt(user, failures, locked_until)
+def start_attempt(failures: int, locked_until: datetime | None, now: datetime) -> Attempt:
+    """The attempt the stored counter allows; a locked user is refused uncounted."""
+    if locked_until is not None and locked_until > now:
+        return Attempt(failures, locked_until, refused_until=locked_until)
+    counted = failures + 1
+    return Attempt(counted, lock_for(counted, now), clean=failures == 0 and locked_until is None)
 
 
-async def clear_attempts(user_id: int, connection: BaseDBAsyncClient) -> None:
-    await (
-        User.filter(id=user_id).using_db(connection).update(code_failures=0, code_locked_until=None)
+async def finish_attempt(
+    user_id: int, attempt: Attempt, accepted: bool, connection: BaseDBAsyncClient
+) -> None:
+    """Store the outcome of a checked attempt: one UPDATE of the (still locked) user row."""
+    if attempt.refused or (accepted and attempt.clean):
+        return
+    failures, locked_until = (0, None) if accepted else (attempt.failures, attempt.locked_until)
+    await execute(
+        connection,
+        "UPDATE users SET code_failures = ?, code_locked_until = ? WHERE id = ?",
+        [failures, locked_until, user_id],
     )

@@ -129,3 +129,19 @@ async def test_concurrent_use_of_one_recovery_code_exactly_one_wins(client: Grap
     assert sum(1 for r in results if not r.errors) == 1, [r.body for r in results]
     assert {r.code for r in results if r.errors} <= {"INVALID_CODE", "TOO_MANY_ATTEMPTS"}
     assert await RecoveryCode.filter(user_id=user.id, used_at=None).count() == 9
+
+
+async def test_concurrent_verifications_with_one_token_are_not_counted(
+    client: GraphQLClient,
+) -> None:
+    align_to_step_start()
+    domain = await make_domain(two_factor=True)
+    user, enrolled = await enrolled_user(client, domain)
+    token = await pending_totp_token(client, user.email)
+    code = code_for(enrolled.secret, steps_ahead=1)
+    results = await asyncio.gather(*(verify(client, token, code) for _ in range(10)))
+    assert sum(1 for r in results if not r.errors) == 1, [r.body for r in results]
+    # The losers raced the exchange of their own token: read under the lock (after the
+    # winner's commit), it is dead; none of them counts as a wrong guess.
+    assert {r.code for r in results if r.errors} == {"UNAUTHENTICATED"}, [r.body for r in results]
+    assert (await User.get(id=user.id)).code_failures == 0
