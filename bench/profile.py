@@ -98,50 +98,7 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
     )
     body = json.dumps({"query": query} | ({"variables": variables} if variables else {})).encode()
 
-    async def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
-    """verifyTotp (a fresh pending session each) against me on the same app."""
-    import pyotp
-    from tortoise import Tortoise
-
-    from bench.seed import TOTP_SECRET
-    from bench.verify_totp import VERIFY
-    from gql_portal.app import create_app, tune_garbage_collector
-    from gql_portal.db import close_db, tortoise_config
-
-    rounds = 2 if profile else 1
-    me_tokens, pending = harness.run_with_orm(db, seed_verify((count + 50) * rounds))
-    totp = pyotp.TOTP(TOTP_SECRET)
-
-    def verify_body() -> bytes:
-        return json.dumps({"query": VERIFY, "variables": {"code": totp.now()}}).encode()
-
-    me_body = json.dumps({"query": ME_QUERY}).encode()
-
     async def main() -> None:
-        await Tortoise.init(config=tortoise_config(db.url))
-        try:
-            app = create_app(manage_database=False)
-            tune_garbage_collector()
-            first = json.loads(await call(app, "/graphql", pending[-1], verify_body()))
-            assert "errors" not in first, first
-            me = await timed(app, "/graphql", me_tokens, me_body, count)
-            mine = await timed(app, "/graphql", pending[: count + 50], verify_body, count)
-            print(f"{db.kind}: me {me:8.1f} us   verify {mine:8.1f} us   {me / mine:.2f}x")
-            if profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                await timed(app, "/graphql", pending[count + 50 : -1], verify_body, count)
-                profiler.disable()
-                stats = pstats.Stats(profiler).sort_stats("tottime")
-                stats.print_stats(30)
-                stats.sort_stats("cumulative").print_stats(70)
-        finally:
-            await close_db()
-
-    asyncio.run(main())
-
-
-def main() -> None:
         await Tortoise.init(config=tortoise_config(db.url))
         try:
             ours = create_app(manage_database=False)
