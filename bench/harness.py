@@ -329,7 +329,10 @@ def load(
     finally:
         os.unlink(file.name)
     if done.returncode != 0:
-        raise RuntimeError(f"loadgen failed:\n{done.stderr.decode()[-3000:]}")
+        raise RuntimeError(
+            f"loadgen failed against {target.name}:\n{done.stderr.decode()[-3000:]}\n"
+            f"{target.name}'s log:\n{target.log.read_text()[-3000:]}"
+        )
     results = {item["name"]: item for item in json.loads(done.stdout)["streams"]}
     for item in results.values():
         if item["errors"]:

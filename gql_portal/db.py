@@ -18,6 +18,8 @@ MODEL_MODULES = [
 def tortoise_config(database_url: str) -> dict[str, Any]:
     connection = expand_db_url(database_url)
     if connection["engine"] == "tortoise.backends.sqlite":
+        # Transactions BEGIN IMMEDIATE (see sqlite_backend.py).
+        connection["engine"] = "gql_portal.sqlite_backend"
         # WAL and a busy timeout let the API, the worker and the CLI share one file.
         connection["credentials"].setdefault("journal_mode", "WAL")
         connection["credentials"].setdefault("busy_timeout", 10_000)

@@ -1,0 +1,54 @@
+"""SQLite transactions take the write lock at BEGIN (gql_portal/sqlite_backend.py): another
+process's commit can no longer fail a request's transaction half-way through."""
+
+import sqlite3
+
+import pytest
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from gql_portal.accounts.models import User
+from tests.database import TestDatabase
+from tests.factories import make_domain, make_user
+
+UPDATE_NAME = "UPDATE users SET display_name = 'other writer' WHERE id = ?"
+
+
+async def test_another_writer_waits_for_a_transaction_that_read_first(
+    database: TestDatabase,
+) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite's locking; PostgreSQL locks rows")
+    user = await make_user(await make_domain())
+    # A connection of its own, as the worker or the CLI would hold, with a short timeout.
+    other = sqlite3.connect(connections.get("default").filename, timeout=0.3)
+    try:
+        async with in_transaction() as connection:
+            # Read first, write later: the shape of every code check and login.
+            await connection.execute_query(
+                "SELECT code_failures FROM users WHERE id = ?", [user.id]
+            )
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute(UPDATE_NAME, (user.id,))
+            await connection.execute_query(
+                "UPDATE users SET code_failures = 1 WHERE id = ?", [user.id]
+            )
+        other.execute(UPDATE_NAME, (user.id,))  # after the commit the other writer goes on
+        other.commit()
+    finally:
+        other.close()
+    stored = await User.get(id=user.id)
+    assert (stored.code_failures, stored.display_name) == (1, "other writer")
+
+
+async def test_a_failed_transaction_leaves_none_open(database: TestDatabase) -> None:
+    user = await make_user(await make_domain())
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as connection:
+            await connection.execute_query(
+                "UPDATE users SET code_failures = 7 WHERE id = ?", [user.id]
+            )
+            raise RuntimeError("rolled back")
+    async with in_transaction() as connection:
+        await connection.execute_query("UPDATE users SET code_failures = 2 WHERE id = ?", [user.id])
+    assert (await User.get(id=user.id)).code_failures == 2
