@@ -15,6 +15,16 @@ MODEL_MODULES = [
 ]
 
 
+async def keep_session_state(connection: object) -> None:
+    """asyncpg's pool reset, minus its query. A released connection is always rolled back
+    (asyncpg does that before this hook), but by default it also runs ``RESET ALL; CLOSE
+    ALL; UNLISTEN *; pg_advisory_unlock_all()``: one more round trip for every statement
+    outside a transaction and every transaction. The portal sets no session variable,
+    opens no cursor, listens to nothing and takes no advisory lock, so there is nothing
+    for it to reset (tests/test_db_config.py keeps that true)."""
+    return None
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     connection = expand_db_url(database_url)
     if connection["engine"] == "tortoise.backends.sqlite":
@@ -26,6 +36,8 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         # WAL + NORMAL: never corrupt, and a crash of the process loses nothing; only a
         # power cut may undo the last commits. FULL would fsync every chunk of a bulk job.
         connection["credentials"].setdefault("synchronous", "NORMAL")
+    elif connection["engine"] == "tortoise.backends.asyncpg":
+        connection["credentials"].setdefault("reset", keep_session_state)
     return {
         "connections": {"default": connection},
         "apps": {

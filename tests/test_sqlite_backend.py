@@ -8,6 +8,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.models import User
+from gql_portal.sql import execute
 from tests.database import TestDatabase
 from tests.factories import make_domain, make_user
 
@@ -45,10 +46,8 @@ async def test_a_failed_transaction_leaves_none_open(database: TestDatabase) -> 
     user = await make_user(await make_domain())
     with pytest.raises(RuntimeError):
         async with in_transaction() as connection:
-            await connection.execute_query(
-                "UPDATE users SET code_failures = 7 WHERE id = ?", [user.id]
-            )
+            await execute(connection, "UPDATE users SET code_failures = 7 WHERE id = ?", [user.id])
             raise RuntimeError("rolled back")
     async with in_transaction() as connection:
-        await connection.execute_query("UPDATE users SET code_failures = 2 WHERE id = ?", [user.id])
+        await execute(connection, "UPDATE users SET code_failures = 2 WHERE id = ?", [user.id])
     assert (await User.get(id=user.id)).code_failures == 2
