@@ -27,7 +27,7 @@ from gql_portal.accounts.sessions import (
     hash_token,
 )
 from gql_portal.api.pagination import encode_cursor
-from gql_portal.app import tune_garbage_collector
+from gql_portal.app import freeze_startup_objects
 from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import _insert_sql
 from gql_portal.clock import utcnow
@@ -356,7 +356,7 @@ def create_bare_app() -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(url)):
-            tune_garbage_collector()  # the same runtime settings as the portal's server
+            freeze_startup_objects()  # the same runtime settings as the portal's server
             yield
 
     return Starlette(

@@ -85,7 +85,7 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
     from tortoise import Tortoise
 
     from bench.bare import create_bare_app
-    from gql_portal.app import create_app, tune_garbage_collector
+    from gql_portal.app import create_app, freeze_startup_objects
     from gql_portal.db import close_db, tortoise_config
 
     if what == "verify":
@@ -102,7 +102,7 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
         await Tortoise.init(config=tortoise_config(db.url))
         try:
             ours = create_app(manage_database=False)
-            tune_garbage_collector()  # as the served app's lifespan does
+            freeze_startup_objects()  # as the served app's lifespan does
             bare = create_bare_app().router
             first = json.loads(await call(ours, "/graphql", tokens[0], body))
             assert "errors" not in first, first
@@ -130,7 +130,7 @@ def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
 
     from bench.seed import TOTP_SECRET
     from bench.verify_totp import VERIFY
-    from gql_portal.app import create_app, tune_garbage_collector
+    from gql_portal.app import create_app, freeze_startup_objects
     from gql_portal.db import close_db, tortoise_config
 
     rounds = 2 if profile else 1
@@ -146,7 +146,7 @@ def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
         await Tortoise.init(config=tortoise_config(db.url))
         try:
             app = create_app(manage_database=False)
-            tune_garbage_collector()
+            freeze_startup_objects()
             first = json.loads(await call(app, "/graphql", pending[-1], verify_body()))
             assert "errors" not in first, first
             me = await timed(app, "/graphql", me_tokens, me_body, count)

@@ -25,19 +25,14 @@ from gql_portal.settings import Settings, get_settings
 log = logging.getLogger("gql_portal")
 
 
-# A users page allocates tens of thousands of short-lived objects; at the default 700 the
-# young generation is collected dozens of times per page (bench/README.md, 7.2).
-GC_YOUNG_THRESHOLD = 20_000
-
-
-def tune_garbage_collector() -> None:
+def freeze_startup_objects() -> None:
     """What start-up built (modules, the schema, ORM metadata) lives as long as the process:
-    frozen out of the collector's generations, a collection during a request walks only
-    the objects requests made; and the young generation is collected less often."""
+    frozen out of the collector's generations, a full collection during a request walks
+    only the objects requests made. (The young generation's threshold stays at Python's
+    default: raising it sped up users pages but put 10-20 ms collections into `me`'s p99,
+    bench/README.md 7.4.)"""
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def create_app(
@@ -68,7 +63,7 @@ def create_app(
             return
         ensure_data_dir(settings)
         async with RegisterTortoise(app, config=tortoise_config(settings.resolved_database_url)):
-            tune_garbage_collector()
+            freeze_startup_objects()
             if isinstance(bulk_dispatcher, InProcessDispatcher):
                 bulk_dispatcher.start_sweeper()
             # Without Redis no arq cron seals the audit chain: this process does it.
