@@ -3,6 +3,7 @@
 import re
 import secrets
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,13 +43,18 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
         self.app = app
         self.production = production
+        # Labelled metric children, looked up once per label set (labels() takes a lock).
+        self._latency: dict[tuple[str, str], Any] = {}
+        self._requests: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = next(
+            (value for name, value in scope["headers"] if name == b"x-request-id"), b""
+        ).decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
@@ -74,8 +80,18 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_at_edge)
         finally:
             REQUEST_ID.reset(token)
-            metrics.HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
-            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            self._observe(route, method, status, time.perf_counter() - started)
+
+    def _observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        latency = self._latency.get((route, method))
+        if latency is None:
+            latency = self._latency[route, method] = metrics.HTTP_LATENCY.labels(route, method)
+        latency.observe(seconds)
+        requests = self._requests.get((route, method, status))
+        if requests is None:
+            requests = metrics.HTTP_REQUESTS.labels(route, method, str(status))
+            self._requests[route, method, status] = requests
+        requests.inc()
 
     def _headers(
         self, original: list[tuple[bytes, bytes]], request_id: str
