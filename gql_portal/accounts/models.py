@@ -1,4 +1,5 @@
 from enum import StrEnum
+from functools import lru_cache
 
 from tortoise import fields
 from tortoise.models import Model
@@ -18,7 +19,13 @@ def encode_roles(roles: "set[Role] | list[Role]") -> str:
 
 
 def decode_roles(stored: str) -> list[Role]:
-    return [Role(part) for part in stored.strip(",").split(",") if part]
+    return list(_decoded_roles(stored))
+
+
+@lru_cache(maxsize=256)
+def _decoded_roles(stored: str) -> tuple[Role, ...]:
+    # Every request decodes its viewer's roles; there are only a few combinations.
+    return tuple(Role(part) for part in stored.strip(",").split(",") if part)
 
 
 class Domain(Model):

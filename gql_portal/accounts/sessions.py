@@ -113,9 +113,13 @@ def _viewer_sql(postgres: bool) -> str:
     )
 
 
+@lru_cache(maxsize=8)
+def _aliased(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{alias}.{column}", column) for column in model._meta.db_fields)
+
+
 def _from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
-    prefix = alias + "."
-    return model._init_from_db(**{c: row[prefix + c] for c in model._meta.db_fields})
+    return model._init_from_db(**{column: row[key] for key, column in _aliased(model, alias)})
 
 
 async def resolve_viewer(token: str) -> Viewer:

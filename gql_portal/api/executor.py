@@ -30,6 +30,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 Plan = Callable[[Any], Any]
 _NO_PLAN: Any = object()
 _PLAN_ATTRIBUTE = "_gql_portal_leaf_plan"
+_OBJECT_PLAN_ATTRIBUTE = "_gql_portal_object_plan"
 
 
 def _nullable(kind: GraphQLOutputType) -> Any:
@@ -124,6 +125,14 @@ class ObjectPlan:
 
 
 def object_plan(field: GraphQLField) -> ObjectPlan | None:
+    plan = getattr(field, _OBJECT_PLAN_ATTRIBUTE, None)
+    if plan is None:
+        plan = _object_plan(field) or _NO_PLAN
+        setattr(field, _OBJECT_PLAN_ATTRIBUTE, plan)
+    return None if plan is _NO_PLAN else plan
+
+
+def _object_plan(field: GraphQLField) -> ObjectPlan | None:
     if not getattr(field.resolve, "_is_default", False) or field.args:
         return None
     definition = field.extensions.get("strawberry-definition")
