@@ -75,6 +75,17 @@ async def timed(
     return (time.perf_counter() - start) / count * 1e6
 
 
+async def profiled(work: Awaitable[Any]) -> None:
+    """Run ``work`` under cProfile; print the top entries by own and by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await work
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("tottime")
+    stats.print_stats(30)
+    stats.sort_stats("cumulative").print_stats(70)
+
+
 def seed_verify(count: int) -> Callable[[], Awaitable[tuple[list[str], list[str]]]]:
     from bench.verify_totp import seeder
 
@@ -110,13 +121,7 @@ def run(db: harness.BenchDatabase, what: str, count: int, profile: bool) -> None
             mine = await timed(ours, "/graphql", tokens, body, count)
             print(f"{db.kind}: bare {base:8.1f} us   ours {mine:8.1f} us   {base / mine:.2f}x")
             if profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                await timed(ours, "/graphql", tokens, body, count)
-                profiler.disable()
-                stats = pstats.Stats(profiler).sort_stats("tottime")
-                stats.print_stats(30)
-                stats.sort_stats("cumulative").print_stats(60)
+                await profiled(timed(ours, "/graphql", tokens, body, count))
         finally:
             await close_db()
 
@@ -153,13 +158,7 @@ def run_verify(db: harness.BenchDatabase, count: int, profile: bool) -> None:
             mine = await timed(app, "/graphql", pending[: count + 50], verify_body, count)
             print(f"{db.kind}: me {me:8.1f} us   verify {mine:8.1f} us   {me / mine:.2f}x")
             if profile:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                await timed(app, "/graphql", pending[count + 50 : -1], verify_body, count)
-                profiler.disable()
-                stats = pstats.Stats(profiler).sort_stats("tottime")
-                stats.print_stats(30)
-                stats.sort_stats("cumulative").print_stats(70)
+                await profiled(timed(app, "/graphql", pending[count + 50 : -1], verify_body, count))
         finally:
             await close_db()
 

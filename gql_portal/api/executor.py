@@ -58,13 +58,31 @@ def _fast_serializer(kind: Any) -> Callable[[Any], Any]:
     return enum_value
 
 
-def _leaf_plan(field: GraphQLField) -> Plan | None:
-    """How to read and serialize a basic leaf field, or None for graphql-core's path."""
+def _attribute(field: GraphQLField) -> str | None:
+    """The attribute a field strawberry marks as basic reads (no resolver, no extension,
+    no permission, no argument), or None."""
     if not getattr(field.resolve, "_is_default", False) or field.args:
         return None
     definition = field.extensions.get("strawberry-definition")
     name = getattr(definition, "python_name", None)
     if not isinstance(name, str) or not getattr(definition, "is_basic_field", False):
+        return None
+    return name
+
+
+def _cached(field: GraphQLField, attribute: str, build: Callable[[GraphQLField], Any]) -> Any:
+    """A plan is built once per field of the schema and kept on the field itself."""
+    plan = getattr(field, attribute, None)
+    if plan is None:
+        plan = build(field) or _NO_PLAN
+        setattr(field, attribute, plan)
+    return None if plan is _NO_PLAN else plan
+
+
+def _leaf_plan(field: GraphQLField) -> Plan | None:
+    """How to read and serialize a basic leaf field, or None for graphql-core's path."""
+    name = _attribute(field)
+    if name is None:
         return None
     kind = _nullable(field.type)
     # A null where the type allows it is the answer; where it does not, graphql-core's path
@@ -107,11 +125,8 @@ def _leaf_plan(field: GraphQLField) -> Plan | None:
 
 
 def leaf_plan(field: GraphQLField) -> Plan | None:
-    plan = getattr(field, _PLAN_ATTRIBUTE, None)
-    if plan is None:
-        plan = _leaf_plan(field) or _NO_PLAN
-        setattr(field, _PLAN_ATTRIBUTE, plan)
-    return None if plan is _NO_PLAN else plan
+    plan: Plan | None = _cached(field, _PLAN_ATTRIBUTE, _leaf_plan)
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +140,13 @@ class ObjectPlan:
 
 
 def object_plan(field: GraphQLField) -> ObjectPlan | None:
-    plan = getattr(field, _OBJECT_PLAN_ATTRIBUTE, None)
-    if plan is None:
-        plan = _object_plan(field) or _NO_PLAN
-        setattr(field, _OBJECT_PLAN_ATTRIBUTE, plan)
-    return None if plan is _NO_PLAN else plan
+    plan: ObjectPlan | None = _cached(field, _OBJECT_PLAN_ATTRIBUTE, _object_plan)
+    return plan
 
 
 def _object_plan(field: GraphQLField) -> ObjectPlan | None:
-    if not getattr(field.resolve, "_is_default", False) or field.args:
-        return None
-    definition = field.extensions.get("strawberry-definition")
-    name = getattr(definition, "python_name", None)
-    if not isinstance(name, str) or not getattr(definition, "is_basic_field", False):
+    name = _attribute(field)
+    if name is None:
         return None
     kind = _nullable(field.type)
     if not isinstance(kind, GraphQLObjectType) or kind.is_type_of is not None:
