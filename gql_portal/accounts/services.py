@@ -1,12 +1,20 @@
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
 from gql_portal.accounts.passwords import hash_password, verify_password
-from gql_portal.accounts.sessions import IssuedSession, Viewer, issue_session, revoke_session
+from gql_portal.accounts.sessions import (
+    IssuedSession,
+    Viewer,
+    _columns,
+    _from_row,
+    issue_session,
+    revoke_session,
+)
 from gql_portal.accounts.throttle import clear_login_attempts, count_login_attempt
 from gql_portal.accounts.validation import (
     require_display_name,
@@ -16,9 +24,10 @@ from gql_portal.accounts.validation import (
     require_new_password,
 )
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError, TooManyAttemptsError
+from gql_portal.sql import execute, is_postgres
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 from gql_portal.two_factor.models import TotpAuthenticator
 
@@ -93,23 +102,61 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
             details={"reason": "throttled"},
         )
         raise
-    candidates = await User.filter(email_normalized=key).order_by("id")
-    user = await _check_password(candidates, password)
-    if user is None:
+    candidates = await _login_candidates(key)
+    chosen = await _check_password(candidates, password)
+    if chosen is None:
         await record_audit_event(
             action=AuditAction.LOGIN_FAILED,
             outcome=AuditOutcome.FAILURE,
             meta=meta,
-            target=candidates[0] if len(candidates) == 1 else None,
+            target=candidates[0].user if len(candidates) == 1 else None,
             target_email=key,
             details={"reason": "bad_credentials"},
         )
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
-    return await _start_session(user=user, meta=meta)
+    return await _start_session(chosen, meta=meta)
 
 
-async def _check_password(candidates: list[User], password: str) -> User | None:
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """An account the email names, with what starting its session needs."""
+
+    user: User
+    rules: PasswordSecurityRules | None
+    enrolled: bool
+
+
+@lru_cache(maxsize=2)
+def _candidates_sql(postgres: bool) -> str:
+    # Read as resolve_viewer reads the viewer: one joined row per account, built into the
+    # models by the same helpers. LEFT JOIN: a domain without rules fails as .get() did.
+    return (
+        f"SELECT {_columns(User, 'u')},{_columns(PasswordSecurityRules, 'r')},"
+        f' EXISTS (SELECT 1 FROM "{TotpAuthenticator._meta.db_table}" a'
+        ' WHERE a."user_id" = u."id") "enrolled"'
+        f' FROM "{User._meta.db_table}" u'
+        f' LEFT JOIN "{PasswordSecurityRules._meta.db_table}" r ON r."domain_id" = u."domain_id"'
+        f' WHERE u."email_normalized" = {"$1" if postgres else "?"}'
+        ' ORDER BY u."id"'
+    )
+
+
+async def _login_candidates(key: str) -> list[_Candidate]:
+    """Every account with this email (one per domain), in id order: one statement."""
+    client = User._meta.db
+    rows = await client.execute_query_dict(_candidates_sql(is_postgres(client)), [key])
+    return [
+        _Candidate(
+            user=_from_row(User, row, "u"),
+            rules=None if row["r.id"] is None else _from_row(PasswordSecurityRules, row, "r"),
+            enrolled=bool(row["enrolled"]),
+        )
+        for row in rows
+    ]
+
+
+async def _check_password(candidates: list[_Candidate], password: str) -> _Candidate | None:
     """The same email may exist in several domains: the password picks the account.
 
     An unknown email still costs one hash, so timing does not tell whether it exists.
@@ -118,7 +165,7 @@ async def _check_password(candidates: list[User], password: str) -> User | None:
         await verify_password(None, password)
         return None
     for candidate in candidates:
-        if await verify_password(candidate.password_hash, password):
+        if await verify_password(candidate.user.password_hash, password):
             return candidate
     return None
 
@@ -130,10 +177,11 @@ async def _domain_of_email(key: str) -> int | None:
     return domain_ids[0] if len(domain_ids) == 1 else None
 
 
-async def _start_session(*, user: User, meta: RequestMeta) -> LoginResult:
+async def _start_session(candidate: _Candidate, *, meta: RequestMeta) -> LoginResult:
     now = utcnow()
-    rules = await PasswordSecurityRules.get(domain_id=user.domain_id)
-    enrolled = await TotpAuthenticator.exists(user_id=user.id)
+    user, rules, enrolled = candidate.user, candidate.rules, candidate.enrolled
+    if rules is None:
+        raise DoesNotExist(PasswordSecurityRules)
     status = required_step(rules, user, enrolled, now)
     async with in_transaction() as connection:
         issued = await issue_session(
@@ -142,14 +190,14 @@ async def _start_session(*, user: User, meta: RequestMeta) -> LoginResult:
             pending=status is not LoginStatus.AUTHENTICATED,
             using_db=connection,
         )
-        await User.filter(id=user.id).using_db(connection).update(last_login_at=now)
-        await record_audit_event(
+        await execute(connection, "UPDATE users SET last_login_at = ? WHERE id = ?", [now, user.id])
+        await write_audit_event(
+            connection,
             action=AuditAction.LOGIN_SUCCEEDED,
             meta=meta,
             actor=user,
             target=user,
             details={"status": status.value},
-            using_db=connection,
         )
     user.last_login_at = now
     return LoginResult(
