@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--users",
         type=int,
-        default=24000,
+        default=48000,
         help="enrolled users with a pending session (one verification each)",
     )
     args = parser.parse_known_args(argv)[0]  # run_all passes every option to every script

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -38,19 +38,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _columns(
-    *,
-    action: AuditAction,
-    meta: RequestMeta,
-    outcome: AuditOutcome,
-    actor: User | None,
-    target: User | None,
-    domain_id: int | None,
-    job_id: UUID | None,
-    details: dict[str, Any] | None,
-    target_email: str | None,
-) -> dict[str, Any]:
+class EventFields(TypedDict, total=False):
+    """What an event may name besides its action and where it came from."""
+
+    outcome: AuditOutcome
+    actor: User | None
+    target: User | None
+    domain_id: int | None
+    job_id: UUID | None
+    details: dict[str, Any] | None
+    target_email: str | None
+
+
+def _columns(action: AuditAction, meta: RequestMeta, fields: EventFields) -> dict[str, Any]:
     """The stored columns of one event, cleaned: shared by both ways of writing it."""
+    actor = fields.get("actor")
+    target = fields.get("target")
+    domain_id = fields.get("domain_id")
     if domain_id is None:
         named = target or actor
         domain_id = named.domain_id if named is not None else None
@@ -58,16 +62,16 @@ def _columns(
         "domain_id": domain_id,
         "occurred_at": utcnow(),
         "action": action.value,
-        "outcome": outcome.value,
+        "outcome": fields.get("outcome", AuditOutcome.SUCCESS).value,
         "actor_id": actor.id if actor else None,
         "actor_email": _text(actor.email, 320) if actor else None,
         "target_id": target.id if target else None,
-        "target_email": _text(target.email if target else target_email, 320),
+        "target_email": _text(target.email if target else fields.get("target_email"), 320),
         "ip": _text(meta.ip, 45),
         "user_agent": _text(meta.user_agent, 400),
         "request_id": _text(meta.request_id, 64),
-        "job_id": job_id,
-        "details": _clean(details),
+        "job_id": fields.get("job_id"),
+        "details": _clean(fields.get("details")),
     }
 
 
@@ -75,27 +79,10 @@ async def record_audit_event(
     *,
     action: AuditAction,
     meta: RequestMeta,
-    outcome: AuditOutcome = AuditOutcome.SUCCESS,
-    actor: User | None = None,
-    target: User | None = None,
-    domain_id: int | None = None,
-    job_id: UUID | None = None,
-    details: dict[str, Any] | None = None,
-    target_email: str | None = None,
     using_db: BaseDBAsyncClient | None = None,
+    **fields: Unpack[EventFields],
 ) -> AuditEvent:
-    columns = _columns(
-        action=action,
-        meta=meta,
-        outcome=outcome,
-        actor=actor,
-        target=target,
-        domain_id=domain_id,
-        job_id=job_id,
-        details=details,
-        target_email=target_email,
-    )
-    return await AuditEvent.create(**columns, using_db=using_db)
+    return await AuditEvent.create(**_columns(action, meta, fields), using_db=using_db)
 
 
 # What a request writes; the hashes are the sealing job's, the id is the database's.
@@ -128,29 +115,13 @@ async def write_audit_event(
     *,
     action: AuditAction,
     meta: RequestMeta,
-    outcome: AuditOutcome = AuditOutcome.SUCCESS,
-    actor: User | None = None,
-    target: User | None = None,
-    domain_id: int | None = None,
-    job_id: UUID | None = None,
-    details: dict[str, Any] | None = None,
-    target_email: str | None = None,
+    **fields: Unpack[EventFields],
 ) -> None:
     """record_audit_event as one hand-written INSERT, for hot paths that need no model object.
 
     The same columns, cleaning and JSON encoding (the field's own); events read back alike.
     """
-    columns = _columns(
-        action=action,
-        meta=meta,
-        outcome=outcome,
-        actor=actor,
-        target=target,
-        domain_id=domain_id,
-        job_id=job_id,
-        details=details,
-        target_email=target_email,
-    )
+    columns = _columns(action, meta, fields)
     columns["details"] = _DETAILS.to_db_value(columns["details"], AuditEvent)
     await execute(
         connection,
