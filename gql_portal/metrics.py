@@ -1,6 +1,8 @@
 """Prometheus metrics any module may import; every label has a small, fixed set of values."""
 
 import os
+from functools import lru_cache
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -56,6 +58,14 @@ BULK_JOB_PROGRESS = Gauge(
 BULK_JOB_USERS = Counter(
     "gql_portal_bulk_job_users_total", "Users handled by bulk jobs, by result.", ["result"]
 )
+
+
+@lru_cache(maxsize=4096)
+def child(metric: Counter | Histogram, *labels: str) -> Any:
+    """A counter's or histogram's labelled child, looked up once: labels() takes a lock and
+    builds its key on every call, and requests count several times each. (Not for the
+    bulk-job gauge, whose children are removed.)"""
+    return metric.labels(*labels)
 
 
 def record_lockout(kind: str) -> None:

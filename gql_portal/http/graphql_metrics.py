@@ -43,9 +43,9 @@ def record_operation(
     seconds: float,
 ) -> None:
     """Latency by operation type, then one count per root field with its outcome."""
-    metrics.GRAPHQL_LATENCY.labels(operation_type).observe(seconds)
+    metrics.child(metrics.GRAPHQL_LATENCY, operation_type).observe(seconds)
     if data is None and errors and all(not error.path for error in errors):
-        metrics.GRAPHQL_OPERATIONS.labels(REFUSED, _code(errors[0])).inc()
+        metrics.child(metrics.GRAPHQL_OPERATIONS, REFUSED, _code(errors[0])).inc()
         return
     if operation is None:
         return
@@ -56,12 +56,12 @@ def record_operation(
 
 
 def _count(name: str, outcome: str, value: object) -> None:
-    metrics.GRAPHQL_OPERATIONS.labels(name, outcome).inc()
+    metrics.child(metrics.GRAPHQL_OPERATIONS, name, outcome).inc()
     if name == "login":
         status = value.get("status") if isinstance(value, dict) else None
-        metrics.LOGINS.labels(status if outcome == "OK" and status else outcome).inc()
+        metrics.child(metrics.LOGINS, status if outcome == "OK" and status else outcome).inc()
     elif name in SECOND_FACTOR_FIELDS:
-        metrics.VERIFICATIONS.labels(name, outcome).inc()
+        metrics.child(metrics.VERIFICATIONS, name, outcome).inc()
 
 
 class OperationMetrics(SchemaExtension):
@@ -77,7 +77,9 @@ class OperationMetrics(SchemaExtension):
             operation_type = "unknown"
         result = context.result
         if result is None or not hasattr(result, "errors"):
-            metrics.GRAPHQL_LATENCY.labels(operation_type).observe(time.perf_counter() - started)
+            metrics.child(metrics.GRAPHQL_LATENCY, operation_type).observe(
+                time.perf_counter() - started
+            )
             return
         document = context.graphql_document
         record_operation(

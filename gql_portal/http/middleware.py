@@ -3,7 +3,6 @@
 import re
 import secrets
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,9 +42,6 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
         self.app = app
         self.production = production
-        # Labelled metric children, looked up once per label set (labels() takes a lock).
-        self._latency: dict[tuple[str, str], Any] = {}
-        self._requests: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -80,18 +76,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_at_edge)
         finally:
             REQUEST_ID.reset(token)
-            self._observe(route, method, status, time.perf_counter() - started)
-
-    def _observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        latency = self._latency.get((route, method))
-        if latency is None:
-            latency = self._latency[route, method] = metrics.HTTP_LATENCY.labels(route, method)
-        latency.observe(seconds)
-        requests = self._requests.get((route, method, status))
-        if requests is None:
-            requests = metrics.HTTP_REQUESTS.labels(route, method, str(status))
-            self._requests[route, method, status] = requests
-        requests.inc()
+            metrics.child(metrics.HTTP_LATENCY, route, method).observe(
+                time.perf_counter() - started
+            )
+            metrics.child(metrics.HTTP_REQUESTS, route, method, str(status)).inc()
 
     def _headers(
         self, original: list[tuple[bytes, bytes]], request_id: str

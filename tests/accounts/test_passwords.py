@@ -57,3 +57,23 @@ async def test_hashing_runs_off_the_event_loop_at_real_cost() -> None:
 async def test_unknown_hash_never_verifies() -> None:
     assert not await passwords.verify_password(None, "anything")
     assert not await passwords.verify_password("not-a-hash", "anything")
+
+
+async def test_hashing_threads_yield_the_cpu_to_the_event_loop() -> None:
+    if not hasattr(os, "getpriority"):
+        return  # only Linux gives threads their own niceness
+    loop = asyncio.get_running_loop()
+
+    def niceness() -> tuple[bool, int]:
+        import threading
+
+        return (
+            threading.current_thread() is not threading.main_thread(),
+            os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+        )
+
+    in_pool, nice = await loop.run_in_executor(passwords._pool(), niceness)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert in_pool and nice == min(base + passwords.HASHING_NICENESS, 19)
+    # The event loop's own thread keeps its priority.
+    assert base < nice or base == 19
