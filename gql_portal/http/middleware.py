@@ -15,6 +15,10 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
+]
+# Only a document (GraphiQL's page) has a window to isolate and features to deny; OWASP's
+# REST list leaves them out of API responses, and every header costs every request.
+DOCUMENT_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
@@ -35,7 +39,8 @@ class EdgeMiddleware:
     - take a well-formed X-Request-ID or make one; echo it, keep it in scope state and in
       the logs' context;
     - security headers: no-store on everything (tokens, codes, secrets and QR codes travel
-      in responses), CSP on all but GraphiQL's HTML, HSTS in production;
+      in responses), CSP on all but GraphiQL's HTML, COOP and Permissions-Policy on that
+      HTML only, HSTS in production;
     - requests and latency per route; unknown paths share one label to bound cardinality.
     """
 
@@ -84,13 +89,23 @@ class EdgeMiddleware:
     def _headers(
         self, original: list[tuple[bytes, bytes]], request_id: str
     ) -> list[tuple[bytes, bytes]]:
-        headers = [h for h in original if h[0].lower() not in (b"x-request-id", NO_STORE[0])]
-        present = {name.lower() for name, _ in headers}
-        content_type = dict(headers).get(b"content-type", b"")
+        headers: list[tuple[bytes, bytes]] = []
+        present: set[bytes] = set()
+        content_type = b""
+        for name, value in original:
+            lowered = name.lower()
+            if lowered == b"x-request-id" or lowered == NO_STORE[0]:
+                continue
+            if lowered == b"content-type":
+                content_type = value
+            present.add(lowered)
+            headers.append((name, value))
         headers.append((b"x-request-id", request_id.encode()))
         headers.append(NO_STORE)
         headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-        if not content_type.startswith(b"text/html") and CSP[0] not in present:
+        if content_type.startswith(b"text/html"):
+            headers.extend(h for h in DOCUMENT_HEADERS if h[0] not in present)
+        elif CSP[0] not in present:
             headers.append(CSP)
         if self.production:
             headers.append(HSTS)

@@ -76,6 +76,11 @@ async def test_security_headers(client: GraphQLClient) -> None:
     forged = await client.http.get("/healthz", headers={"X-Request-ID": "bad id\n"})
     assert forged.headers["x-request-id"] != "bad id\n"
     assert len(forged.headers["x-request-id"]) == 16
+    # Window isolation and feature denial are for documents: the one page, not the API.
+    assert "cross-origin-opener-policy" not in headers and "permissions-policy" not in headers
     ide = await client.http.get("/graphql", headers={"Accept": "text/html"})
     assert "content-security-policy" not in ide.headers  # GraphiQL loads its scripts
     assert ide.headers["cache-control"] == "no-store"
+    assert ide.headers["cross-origin-opener-policy"] == "same-origin"
+    assert ide.headers["permissions-policy"] == "camera=(), microphone=(), geolocation=()"
+    assert ide.headers["x-frame-options"] == "DENY"
