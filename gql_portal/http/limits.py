@@ -29,7 +29,8 @@ async def send_error(
 
 
 class BodyLimitMiddleware:
-    """Buffers at most ``max_bytes`` of the body, then replays it to the app."""
+    """A declared Content-Length over ``max_bytes`` is refused before anything is read; a
+    body without one (chunked) is buffered up to ``max_bytes``, then replayed to the app."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -40,9 +41,13 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         too_large = f"The request body exceeds {self.max_bytes} bytes"
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await send_error(send, 413, too_large, [(b"connection", b"close")])
+            return
+        if declared is not None:
+            # The HTTP parser reads exactly the declared length: nothing to count or buffer.
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
