@@ -15,6 +15,7 @@ from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.view import bearer_token, request_meta
 from gql_portal.audit.filters import AuditQuery, query_from_params
+from gql_portal.audit.models import EVENT_COLUMNS
 from gql_portal.audit.reader import stream_events
 from gql_portal.clock import utcnow
 from gql_portal.errors import (
@@ -25,21 +26,7 @@ from gql_portal.errors import (
     UnauthenticatedError,
 )
 
-COLUMNS = (
-    "id",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor_id",
-    "actor_email",
-    "target_id",
-    "target_email",
-    "ip",
-    "user_agent",
-    "request_id",
-    "job_id",
-    "details",
-)
+COLUMNS = ("id", *EVENT_COLUMNS)
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 BATCH_SIZE = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -93,3 +93,21 @@ class AuditRetentionCheckpoint(Model):
 
     class Meta:
         table = "audit_retention_checkpoints"
+
+
+# What an event says (beyond its id, domain and seal): the columns a request writes and an
+# export shows.
+EVENT_COLUMNS = (
+    "occurred_at",
+    "action",
+    "outcome",
+    "actor_id",
+    "actor_email",
+    "target_id",
+    "target_email",
+    "ip",
+    "user_agent",
+    "request_id",
+    "job_id",
+    "details",
+)

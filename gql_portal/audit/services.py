@@ -6,7 +6,7 @@ from uuid import UUID
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.models import User
-from gql_portal.audit.models import AuditAction, AuditEvent, AuditOutcome
+from gql_portal.audit.models import EVENT_COLUMNS, AuditAction, AuditEvent, AuditOutcome
 from gql_portal.clock import utcnow
 from gql_portal.sql import execute, json_parameter
 
@@ -86,21 +86,7 @@ async def record_audit_event(
 
 
 # What a request writes; the hashes are the sealing job's, the id is the database's.
-_WRITTEN = (
-    "domain_id",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor_id",
-    "actor_email",
-    "target_id",
-    "target_email",
-    "ip",
-    "user_agent",
-    "request_id",
-    "job_id",
-    "details",
-)
+_WRITTEN = ("domain_id", *EVENT_COLUMNS)
 _DETAILS = AuditEvent._meta.fields_map["details"]
 
 
