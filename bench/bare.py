@@ -23,8 +23,8 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.sessions import (
     LAST_SEEN_RESOLUTION,
     TOKEN_PREFIX,
-    _viewer_sql,
     hash_token,
+    viewer_sql,
 )
 from gql_portal.api.pagination import encode_cursor
 from gql_portal.app import freeze_startup_objects
@@ -138,7 +138,7 @@ async def viewer(db: Database, request: Request) -> dict[str, Any] | None:
     if scheme.lower() != "bearer":
         return None
     now = utcnow()
-    found = await db.rows(_viewer_sql(False), [hash_token(token.strip())])
+    found = await db.rows(viewer_sql(False), [hash_token(token.strip())])
     if not found:
         return None
     row = {key[2:]: value for key, value in found[0].items() if key.startswith("s.")}

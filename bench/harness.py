@@ -407,6 +407,21 @@ def event_loop_stack() -> str:
     return f"uvicorn loop={loop} http={http}"
 
 
+def throughput_rows(
+    name: str,
+    p99_name: str,
+    base: list[dict[str, Any]],
+    mine: list[dict[str, Any]],
+    *,
+    at_least: float,
+) -> list[Row]:
+    """The two rows of a closed-loop comparison: throughput (the goal) and p99 latency."""
+    return [
+        Row(name, "req/s", [r["rps"] for r in base], [r["rps"] for r in mine], at_least=at_least),
+        Row(p99_name, "ms", [r["p99_ms"] for r in base], [r["p99_ms"] for r in mine]),
+    ]
+
+
 def report(
     title: str,
     baseline_name: str,

@@ -53,16 +53,7 @@ def measure(kind: str, args: Any) -> list[Row]:
             base, mine = harness.alternate(
                 args.runs, lambda: run(bare, "/me"), lambda: run(ours, "/graphql")
             )
-    return [
-        Row(
-            "me throughput",
-            "req/s",
-            [r["rps"] for r in base],
-            [r["rps"] for r in mine],
-            at_least=0.5,
-        ),
-        Row("me p99", "ms", [r["p99_ms"] for r in base], [r["p99_ms"] for r in mine]),
-    ]
+    return harness.throughput_rows("me throughput", "me p99", base, mine, at_least=0.5)
 
 
 def main(argv: list[str] | None = None) -> None:

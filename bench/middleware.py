@@ -26,21 +26,9 @@ def measure(kind: str, args: Any) -> list[Row]:
                 ]
 
             base, mine = harness.alternate(args.runs, lambda: run(bare), lambda: run(full))
-    return [
-        Row(
-            "me, middleware on/off",
-            "req/s",
-            [r["rps"] for r in base],
-            [r["rps"] for r in mine],
-            at_least=0.9,
-        ),
-        Row(
-            "me p99, middleware on/off",
-            "ms",
-            [r["p99_ms"] for r in base],
-            [r["p99_ms"] for r in mine],
-        ),
-    ]
+    return harness.throughput_rows(
+        "me, middleware on/off", "me p99, middleware on/off", base, mine, at_least=0.9
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -99,16 +99,9 @@ def measure(kind: str, args: Any) -> tuple[list[Row], dict[int, int]]:
             base, mine = harness.alternate(
                 args.runs, lambda: run(bare, "/users"), lambda: run(ours, "/graphql")
             )
-    rows = [
-        Row(
-            "users(50) throughput",
-            "req/s",
-            [r["rps"] for r in base],
-            [r["rps"] for r in mine],
-            at_least=0.35,
-        ),
-        Row("users(50) p99", "ms", [r["p99_ms"] for r in base], [r["p99_ms"] for r in mine]),
-    ]
+    rows = harness.throughput_rows(
+        "users(50) throughput", "users(50) p99", base, mine, at_least=0.35
+    )
     return rows, counts
 
 

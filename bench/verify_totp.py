@@ -86,12 +86,12 @@ def measure(kind: str, args: Any) -> list[Row]:
             print(f"   run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
     rps = {name: [r["rps"] for r in runs] for name, runs in results.items()}
     return [
-        Row("verifyTotp vs me", "req/s", rps["me"], rps["verify"], at_least=0.5),
-        Row(
+        *harness.throughput_rows(
+            "verifyTotp vs me",
             "verifyTotp vs me p99",
-            "ms",
-            [r["p99_ms"] for r in results["me"]],
-            [r["p99_ms"] for r in results["verify"]],
+            results["me"],
+            results["verify"],
+            at_least=0.5,
         ),
         # The floor: the same statements by hand, verify against me, no GraphQL at all.
         Row("control: bare verify vs bare me", "req/s", rps["bare me"], rps["bare verify"]),

@@ -1,10 +1,14 @@
 """The few statements the ORM cannot express portably, written once for both dialects."""
 
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 def is_postgres(connection: BaseDBAsyncClient) -> bool:
@@ -57,3 +61,18 @@ async def fetch(connection: BaseDBAsyncClient, sql: str, values: list[Any]) -> l
         placeholders(connection, sql), [db_value(connection, value) for value in values]
     )
     return list(rows)
+
+
+def aliased_columns(model: type[Model], alias: str) -> str:
+    """A model's columns for a joined SELECT, each named ``alias.column``."""
+    return ",".join(f'{alias}."{column}" "{alias}.{column}"' for column in model._meta.db_fields)
+
+
+@lru_cache(maxsize=8)
+def _aliased(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{alias}.{column}", column) for column in model._meta.db_fields)
+
+
+def from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
+    """The model object behind ``aliased_columns(model, alias)`` in a fetched row."""
+    return model._init_from_db(**{column: row[key] for key, column in _aliased(model, alias)})

@@ -8,10 +8,9 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
 from gql_portal.accounts.passwords import hash_password, verify_password
 from gql_portal.accounts.sessions import (
+    ENROLLED_COLUMN,
     IssuedSession,
     Viewer,
-    _columns,
-    _from_row,
     issue_session,
     revoke_session,
 )
@@ -27,9 +26,8 @@ from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError, TooManyAttemptsError
-from gql_portal.sql import execute, is_postgres
+from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
-from gql_portal.two_factor.models import TotpAuthenticator
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,29 +125,27 @@ class _Candidate:
     enrolled: bool
 
 
-@lru_cache(maxsize=2)
-def _candidates_sql(postgres: bool) -> str:
+@lru_cache(maxsize=1)
+def _candidates_sql() -> str:
     # Read as resolve_viewer reads the viewer: one joined row per account, built into the
     # models by the same helpers. LEFT JOIN: a domain without rules fails as .get() did.
+    # Built at first use: the models' foreign-key columns exist once Tortoise is set up.
     return (
-        f"SELECT {_columns(User, 'u')},{_columns(PasswordSecurityRules, 'r')},"
-        f' EXISTS (SELECT 1 FROM "{TotpAuthenticator._meta.db_table}" a'
-        ' WHERE a."user_id" = u."id") "enrolled"'
+        f"SELECT {aliased_columns(User, 'u')},{aliased_columns(PasswordSecurityRules, 'r')},"
+        f"{ENROLLED_COLUMN}"
         f' FROM "{User._meta.db_table}" u'
         f' LEFT JOIN "{PasswordSecurityRules._meta.db_table}" r ON r."domain_id" = u."domain_id"'
-        f' WHERE u."email_normalized" = {"$1" if postgres else "?"}'
-        ' ORDER BY u."id"'
+        ' WHERE u."email_normalized" = ? ORDER BY u."id"'
     )
 
 
 async def _login_candidates(key: str) -> list[_Candidate]:
     """Every account with this email (one per domain), in id order: one statement."""
-    client = User._meta.db
-    rows = await client.execute_query_dict(_candidates_sql(is_postgres(client)), [key])
+    rows = await fetch(User._meta.db, _candidates_sql(), [key])
     return [
         _Candidate(
-            user=_from_row(User, row, "u"),
-            rules=None if row["r.id"] is None else _from_row(PasswordSecurityRules, row, "r"),
+            user=from_row(User, row, "u"),
+            rules=None if row["r.id"] is None else from_row(PasswordSecurityRules, row, "r"),
             enrolled=bool(row["enrolled"]),
         )
         for row in rows

@@ -5,21 +5,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import Model
 
 from gql_portal.accounts.models import PasswordSecurityRules, Session, User
 from gql_portal.audit.services import RequestMeta
 from gql_portal.clock import utcnow
 from gql_portal.errors import UnauthenticatedError
 from gql_portal.settings import get_settings
-from gql_portal.sql import execute, fetch
+from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, session_status
 from gql_portal.two_factor.models import TotpAuthenticator
-
-M = TypeVar("M", bound=Model)
 
 TOKEN_PREFIX = "gqlp_"
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -95,31 +92,23 @@ def session_expiry(session: Session) -> datetime:
     return min(idle, session.expires_at)
 
 
-def _columns(model: type[Model], alias: str) -> str:
-    return ",".join(f'{alias}."{column}" "{alias}.{column}"' for column in model._meta.db_fields)
+# Whether the user ``u`` has a confirmed authenticator, as a column of a joined SELECT.
+ENROLLED_COLUMN = (
+    f' EXISTS (SELECT 1 FROM "{TotpAuthenticator._meta.db_table}" a'
+    ' WHERE a."user_id" = u."id") "enrolled"'
+)
 
 
 @lru_cache(maxsize=2)
-def _viewer_sql(postgres: bool) -> str:
+def viewer_sql(postgres: bool) -> str:
     return (
-        f"SELECT {_columns(Session, 's')},{_columns(User, 'u')},"
-        f"{_columns(PasswordSecurityRules, 'r')},"
-        f' EXISTS (SELECT 1 FROM "{TotpAuthenticator._meta.db_table}" a'
-        ' WHERE a."user_id" = u."id") "enrolled"'
+        f"SELECT {aliased_columns(Session, 's')},{aliased_columns(User, 'u')},"
+        f"{aliased_columns(PasswordSecurityRules, 'r')},{ENROLLED_COLUMN}"
         f' FROM "{Session._meta.db_table}" s'
         f' JOIN "{User._meta.db_table}" u ON u."id" = s."user_id"'
         f' JOIN "{PasswordSecurityRules._meta.db_table}" r ON r."domain_id" = u."domain_id"'
         f' WHERE s."token_hash" = {"$1" if postgres else "?"}'
     )
-
-
-@lru_cache(maxsize=8)
-def _aliased(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
-    return tuple((f"{alias}.{column}", column) for column in model._meta.db_fields)
-
-
-def _from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
-    return model._init_from_db(**{column: row[key] for key, column in _aliased(model, alias)})
 
 
 async def resolve_viewer(token: str) -> Viewer:
@@ -134,16 +123,16 @@ async def resolve_viewer_by_hash(token_hash: str) -> Viewer:
     # (building them cost more than running them).
     client = Session._meta.db
     rows = await client.execute_query_dict(
-        _viewer_sql(client.capabilities.dialect == "postgres"), [token_hash]
+        viewer_sql(client.capabilities.dialect == "postgres"), [token_hash]
     )
     if not rows:
         raise UnauthenticatedError("Invalid, expired or revoked token")
-    session = _from_row(Session, rows[0], "s")
+    session = from_row(Session, rows[0], "s")
     if session.revoked_at is not None or session_expiry(session) <= now:
         raise UnauthenticatedError("Invalid, expired or revoked token")
-    user = _from_row(User, rows[0], "u")
+    user = from_row(User, rows[0], "u")
     object.__setattr__(session, "_user", user)
-    rules = _from_row(PasswordSecurityRules, rows[0], "r")
+    rules = from_row(PasswordSecurityRules, rows[0], "r")
     enrolled = bool(rows[0]["enrolled"])
     idle = timedelta(minutes=get_settings().session_idle_minutes)
     if now - session.last_seen_at >= min(LAST_SEEN_RESOLUTION, idle / 10):

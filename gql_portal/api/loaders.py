@@ -2,16 +2,12 @@
 them, created per request so nothing is shared between viewers."""
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
-from tortoise.models import Model
 
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
-from gql_portal.sql import fetch, in_ids
+from gql_portal.sql import M, fetch, in_ids
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator
-
-M = TypeVar("M", bound=Model)
 
 
 async def _select(model: type[M], column: str, keys: Iterable[int]) -> list[M]:

@@ -30,7 +30,12 @@ from gql_portal.api.errors import shape_error
 from gql_portal.api.schema import PortalSchema
 from gql_portal.api.validation import validation_rules
 from gql_portal.http.graphql_metrics import record_operation
-from gql_portal.http.media import GRAPHQL_RESPONSE_JSON, JSON, wants_graphql_response
+from gql_portal.http.media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    is_request_error,
+    wants_graphql_response,
+)
 from gql_portal.settings import Settings
 
 # Accept values that ask for a streamed answer (incremental delivery, SSE): the view's.
@@ -135,7 +140,7 @@ class FastOperations:
         media_type = JSON
         if wants_graphql_response(request.headers.get("accept")):
             media_type = GRAPHQL_RESPONSE_JSON
-            if data is None and errors and all(not error.path for error in errors):
+            if is_request_error(body):
                 # A request error (variables that do not coerce): no data entry, 400.
                 del body["data"]
                 status = 400
