@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLObjectType
 from starlette.applications import Starlette
 
 from gql_portal.accounts.models import Role
-from gql_portal.api.executor import PortalExecutor
+from gql_portal.api.executor import ObjectPlan, PortalExecutor
 from gql_portal.api.schema import PortalSchema
 from gql_portal.api.view import GraphQLView
 from gql_portal.app import create_app
@@ -207,6 +208,17 @@ async def test_leaf_short_path_matches_graphql_core() -> None:
     ours = strawberry.Schema(query=Query, execution_context_class=PortalExecutor)
     expected = await plain.execute(LEAVES)
     result = await ours.execute(LEAVES)
+    # The short paths really ran: executing left their plans on the fields (the plain
+    # executor never builds them).
+    thing = ours._schema.type_map["Thing"]
+    assert isinstance(thing, GraphQLObjectType)
+    for name, attribute in [
+        ("name", "_gql_portal_leaf_plan"),
+        ("colours", "_gql_portal_leaf_plan"),
+        ("friend", "_gql_portal_object_plan"),
+    ]:
+        plan = getattr(thing.fields[name], attribute, None)
+        assert callable(plan) or isinstance(plan, ObjectPlan), name
     assert result.data == expected.data
     assert [e.formatted for e in result.errors or []] == [
         e.formatted for e in expected.errors or []
