@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     JOB_CONFLICT = "JOB_CONFLICT"
     QUEUE_UNAVAILABLE = "QUEUE_UNAVAILABLE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -88,3 +89,13 @@ class JobConflictError(PortalError):
 class QueueUnavailableError(PortalError):
     code = ErrorCode.QUEUE_UNAVAILABLE
     default_message = "The job queue is unavailable, try again later"
+
+
+class ServiceUnavailableError(PortalError):
+    """A dependency (the database, a statement past its deadline) cannot serve now."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    default_message = "The service is temporarily unavailable, try again shortly"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message, retryAfter=max(1, retry_after))

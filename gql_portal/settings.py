@@ -43,6 +43,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_field_repeats: int = Field(default=3, ge=1)
     max_directives: int = Field(default=4, ge=1)
+    # Static cost before execution: a list costs its `first` (default 50) times its selection.
+    max_query_cost: int = Field(default=50_000, ge=1)
+    # Every API statement: PostgreSQL statement_timeout, SQLite a progress-handler deadline.
+    statement_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # HTTP edge (applied by `gql-portal serve`).
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
+
+    # Failed logins from one client IP, counted in the database (password spraying).
+    login_ip_max_failures: int = Field(default=100, ge=1)
+    login_ip_window_minutes: int = Field(default=10, ge=1)
+    # Logins waiting for a hashing thread beyond this answer TOO_MANY_ATTEMPTS at once.
+    password_hash_queue: int = Field(default=32, ge=1)
 
     log_level: str = "INFO"
 
