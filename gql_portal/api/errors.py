@@ -8,7 +8,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gql_portal.api.validation import without_suggestion
-from gql_portal.errors import ErrorCode, PortalError
+from gql_portal.dependencies import unavailable_error
+from gql_portal.errors import ErrorCode, PortalError, ServiceUnavailableError
 from gql_portal.logs import REQUEST_ID
 
 log = logging.getLogger("gql_portal.errors")
@@ -37,7 +38,13 @@ def shape_error(
     original = error.original_error
     if original is None and error.extensions and "code" in error.extensions:
         return error  # shaped already (a streamed result passes two hooks)
-    if isinstance(original, PortalError):
+    if original is not None and not isinstance(original, GraphQLError | PortalError):
+        # A dependency fault is an answer ("try again"), not a masked internal error.
+        original = unavailable_error(original) or original
+    if isinstance(original, ServiceUnavailableError):
+        extensions = {"code": original.code.value, **original.extensions, "requestId": request_id}
+        message = original.message
+    elif isinstance(original, PortalError):
         extensions = {"code": original.code.value, **original.extensions}
         message = original.message
     elif original is None or isinstance(original, GraphQLError):
