@@ -5,7 +5,21 @@ from gql_portal.errors import ForbiddenError
 
 SECURITY_ADMINS = frozenset({Role.SECURITY_ADMIN})
 DOMAIN_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN})
+# Also the roles that may list users, so the only ones shown fields about other users.
 READERS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR})
+
+
+async def record_access_denied(
+    *, actor: User | None, operation: str, meta: RequestMeta, domain_id: int | None = None
+) -> None:
+    await record_audit_event(
+        action=AuditAction.ACCESS_DENIED,
+        outcome=AuditOutcome.FAILURE,
+        meta=meta,
+        actor=actor,
+        domain_id=domain_id,
+        details={"operation": operation},
+    )
 
 
 async def require_role(
@@ -14,11 +28,5 @@ async def require_role(
     """Refuse with FORBIDDEN and leave an ACCESS_DENIED event unless the actor holds a role."""
     if actor.has_any_role(*allowed):
         return
-    await record_audit_event(
-        action=AuditAction.ACCESS_DENIED,
-        outcome=AuditOutcome.FAILURE,
-        meta=meta,
-        actor=actor,
-        details={"operation": operation},
-    )
+    await record_access_denied(actor=actor, operation=operation, meta=meta)
     raise ForbiddenError()

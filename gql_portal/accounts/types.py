@@ -66,7 +66,9 @@ class DomainType:
         assert rules is not None
         return PasswordSecurityRulesType.from_model(rules)
 
-    @strawberry.field(description="Counts for SECURITY_ADMIN, SYSTEM_ADMIN and AUDITOR.")
+    @strawberry.field(
+        description="For roles that may list users; FORBIDDEN otherwise and in a login answer."
+    )
     async def two_factor_stats(
         self, info: Info
     ) -> Annotated["TwoFactorStatsType", strawberry.lazy("gql_portal.two_factor.types")]:

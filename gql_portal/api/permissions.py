@@ -1,12 +1,20 @@
-"""The gate on every root field: no session, a pending session, or a full one."""
+"""The gate on every root field (no session, a pending session, or a full one), and the
+one rule for every field below it that leads to users other than the viewer."""
 
 from typing import Any
 
+from graphql.pyutils import Path
 from strawberry.permission import BasePermission
 
+from gql_portal.accounts.authorization import READERS, record_access_denied
+from gql_portal.accounts.models import User
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.api.context import Info
-from gql_portal.errors import TwoFactorRequiredError, UnauthenticatedError
+from gql_portal.errors import ForbiddenError, TwoFactorRequiredError, UnauthenticatedError
+
+# Answers that belong to the session they issue (login and the second-factor exchanges),
+# not to the token the request came with, if any.
+SELF_ONLY_ANSWERS = frozenset({"LoginPayload"})
 
 
 def current_viewer(info: Info, *, allow_pending: bool = False) -> Viewer:
@@ -51,3 +59,54 @@ class NotPending(BasePermission):
         if viewer is not None and not viewer.authenticated:
             raise TwoFactorRequiredError(status=viewer.status.value)
         return True
+
+
+def in_login_answer(info: Info) -> bool:
+    """Whether the field being resolved lies below a LoginPayload, through any aliases."""
+    path: Path | None = info.path
+    while path is not None:
+        if path.typename in SELF_ONLY_ANSWERS:
+            return True
+        path = path.prev
+    return False
+
+
+def may_see_other_users(info: Info) -> bool:
+    """CONTRACT section 4: a pending token and a login answer show nothing about other
+    users; a field that leads to them is shown only to roles that may list users."""
+    viewer = info.context.viewer
+    return (
+        viewer is not None
+        and viewer.authenticated
+        and viewer.user.has_any_role(*READERS)
+        and not in_login_answer(info)
+    )
+
+
+async def visible_user(info: Info, user_id: int | None) -> User | None:
+    """The user a field leads to (updatedBy, requestedBy, actor, target) if it may be shown
+    here, else None: that field's null. No user of another domain is ever shown."""
+    if user_id is None or not may_see_other_users(info):
+        return None
+    user = await info.context.loaders.user.load(user_id)
+    viewer = info.context.viewer
+    if user is None or viewer is None or user.domain_id != viewer.user.domain_id:
+        return None
+    return user
+
+
+async def require_sight_of_other_users(info: Info, *, domain_id: int, operation: str) -> None:
+    """For a non-null field about other users (aggregates such as twoFactorStats): where
+    may_see_other_users would show null, refuse instead (FORBIDDEN, ACCESS_DENIED event)."""
+    if in_login_answer(info):
+        # The request's token, if any, is not the answer's user: the event names no actor.
+        await record_access_denied(
+            actor=None, operation=operation, meta=info.context.meta, domain_id=domain_id
+        )
+        raise ForbiddenError("A login answer shows only the user's own fields")
+    viewer = current_viewer(info)  # UNAUTHENTICATED and TWO_FACTOR_REQUIRED come first
+    if viewer.user.domain_id != domain_id:
+        raise ForbiddenError()
+    if not may_see_other_users(info):
+        await record_access_denied(actor=viewer.user, operation=operation, meta=info.context.meta)
+        raise ForbiddenError()

@@ -6,6 +6,7 @@ from strawberry.scalars import JSON
 
 from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
+from gql_portal.api.permissions import visible_user
 from gql_portal.audit.filters import AuditQuery
 from gql_portal.audit.models import AuditAction, AuditEvent, AuditOutcome
 from gql_portal.audit.reader import TimeBucket, count_events
@@ -73,16 +74,11 @@ class AuditEventType:
 
 
 async def _load_user(info: Info, user_id: int | None) -> UserType | None:
-    if user_id is None:
-        return None
-    user = await info.context.loaders.user.load(user_id)
-    viewer = info.context.viewer
-    # Events are scoped to the viewer's domain; a user moved elsewhere is not shown.
-    if user is None or viewer is None or user.domain_id != viewer.user.domain_id:
-        return None
-    from gql_portal.accounts.presenters import present_user
+    # A user moved to another domain since the event is not shown (visible_user).
+    user = await visible_user(info, user_id)
+    from gql_portal.accounts.presenters import present_optional_user
 
-    return await present_user(info, user)
+    return await present_optional_user(info, user)
 
 
 @strawberry.type

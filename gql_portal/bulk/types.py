@@ -5,6 +5,7 @@ import strawberry
 from gql_portal.accounts.models import Role
 from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
+from gql_portal.api.permissions import visible_user
 from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
 from gql_portal.bulk.selection import UserSelection
 from gql_portal.two_factor.gate import TwoFactorState
@@ -99,9 +100,7 @@ class BulkJobType:
 
     @strawberry.field(description="Null when started from the command line or user deleted.")
     async def requested_by(self, info: Info) -> UserType | None:
-        if self.model.requested_by_id is None:
-            return None
-        user = await info.context.loaders.user.load(self.model.requested_by_id)
+        user = await visible_user(info, self.model.requested_by_id)
         from gql_portal.accounts.presenters import present_optional_user
 
         return await present_optional_user(info, user)

@@ -5,6 +5,7 @@ import strawberry
 from gql_portal.accounts.models import PasswordSecurityRules
 from gql_portal.accounts.types import UserType
 from gql_portal.api.context import Info
+from gql_portal.api.permissions import visible_user
 
 
 @strawberry.type(name="PasswordSecurityRules")
@@ -31,11 +32,11 @@ class PasswordSecurityRulesType:
             model=rules,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="For roles that may list users; null otherwise and in a login answer."
+    )
     async def updated_by(self, info: Info) -> UserType | None:
-        if self.model.updated_by_id is None:
-            return None
-        user = await info.context.loaders.user.load(self.model.updated_by_id)
+        user = await visible_user(info, self.model.updated_by_id)
         from gql_portal.accounts.presenters import present_optional_user
 
         return await present_optional_user(info, user)

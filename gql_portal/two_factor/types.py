@@ -2,12 +2,10 @@ from datetime import datetime
 
 import strawberry
 
-from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import current_viewer
+from gql_portal.api.permissions import require_sight_of_other_users
 from gql_portal.clock import utcnow
-from gql_portal.errors import ForbiddenError
 from gql_portal.two_factor.gate import TwoFactorState, enrollment_deadline_shown, two_factor_state
 from gql_portal.two_factor.models import TotpAuthenticator
 from gql_portal.two_factor.stats import TwoFactorCounts, count_two_factor
@@ -67,11 +65,7 @@ class TwoFactorStatsType:
 
     @classmethod
     async def load(cls, info: Info, domain: Domain) -> "TwoFactorStatsType":
-        viewer = current_viewer(info)
-        if viewer.user.domain_id != domain.id:
-            raise ForbiddenError()
-        # A refusal leaves an ACCESS_DENIED event like every other one.
-        await require_role(viewer.user, READERS, operation="twoFactorStats", meta=info.context.meta)
+        await require_sight_of_other_users(info, domain_id=domain.id, operation="twoFactorStats")
         counts: TwoFactorCounts = await count_two_factor(domain.id, utcnow())
         return cls(
             users=counts.users,
