@@ -1,6 +1,7 @@
 """CONTRACT section 4: a pending token, a login answer and a plain USER see nothing about
 other users, on every path the schema offers (walked from the type graph); readers do."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from gql_portal.api.schema import schema
 from gql_portal.audit.models import AuditEvent
 from gql_portal.settings import get_settings
 from tests.bulk.api import START
+from tests.bulk.test_subscription import websocket
 from tests.factories import PASSWORD, code_for, make_domain, make_user
 from tests.graphql import GraphQLClient, Result
 from tests.two_factor.helpers import (
@@ -310,3 +312,38 @@ async def test_stats_refused_in_a_login_answer_leave_an_access_denied_event(
     assert event is not None and event.domain_id == domain.id
     # The auditor's token came with the request, but the answer was not theirs.
     assert event.actor_id is None and event.details == {"operation": "twoFactorStats"}
+
+
+SUBSCRIPTION_PATHS = paths_from(GRAPHQL, "Subscription", "bulkJob", MAX_DEPTH)
+
+
+async def _subscription_answer(app: Starlette, token: str, document: str) -> Result:
+    async with websocket(app) as ws:
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        )
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
+        message = await asyncio.wait_for(ws.receive_json(), timeout=10)
+    if message["type"] == "error":
+        return Result(200, {"data": None, "errors": message["payload"]})
+    return Result(200, message["payload"])
+
+
+@pytest.mark.parametrize(
+    ("viewer", "check"),
+    [("auditor", shown), ("plain user", hidden), ("pending code", hidden)],
+    ids=["auditor", "plain user", "pending code"],
+)
+async def test_the_bulk_job_subscription_follows_the_same_rule(
+    client: GraphQLClient, app: Starlette, viewer: str, check: Callable[..., str | None]
+) -> None:
+    scene = await _scene(client, app)
+    assert any(p.fields == ("bulkJob", "requestedBy") for p in SUBSCRIPTION_PATHS)
+    failures = {}
+    for path in SUBSCRIPTION_PATHS:
+        document = path.document("subscription", scene.root_arguments("bulkJob"))
+        problem = check(await _subscription_answer(app, scene.viewers[viewer], document), path)
+        if problem:
+            failures[".".join(path.fields)] = problem
+    assert failures == {}
