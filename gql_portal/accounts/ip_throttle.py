@@ -23,6 +23,11 @@ class IpLimitError(TooManyAttemptsError):
     """This client IP has failed too often in the current window."""
 
 
+def _stored(ip: str) -> str:
+    # A trusted proxy may forward anything as the client: PostgreSQL text refuses NUL.
+    return ip.replace("\x00", "\ufffd")[:45]
+
+
 @lru_cache(maxsize=1)
 def _count_sql() -> str:
     # A window that has ended restarts at 1 with a new end; the limit is the last parameter.
@@ -44,6 +49,7 @@ async def count_ip_failure(ip: str | None) -> None:
     """
     if ip is None:
         return
+    ip = _stored(ip)
     settings = get_settings()
     now = utcnow()
     window_end = now + timedelta(minutes=settings.login_ip_window_minutes)
@@ -69,5 +75,5 @@ async def give_back_ip_failure(ip: str | None) -> None:
     await execute(
         LoginIpThrottle._meta.db,
         "UPDATE login_ip_throttles SET failures = failures - 1 WHERE ip = ? AND failures > 0",
-        [ip],
+        [_stored(ip)],
     )
