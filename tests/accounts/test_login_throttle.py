@@ -1,7 +1,8 @@
 """The password throttle's upsert (gql_portal/accounts/throttle.py), beyond what
 tests/two_factor/test_password_throttle.py checks through logins: a refusal changes
-nothing but the window's count of refusals, the count restarts after a lock, concurrent guesses, and instants compared as
-SQLite text (whole seconds, second boundaries, rows written by Tortoise)."""
+nothing but the window's count of refusals, the count restarts after a lock, concurrent
+guesses, and instants compared as SQLite text (whole seconds, second boundaries, rows
+written by Tortoise)."""
 
 import asyncio
 from collections import Counter
