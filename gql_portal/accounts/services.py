@@ -115,9 +115,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
         candidates = await _login_candidates(key)
         chosen = await _check_password(candidates, password)
     if chosen is None:
-        await _record_failures(
-            candidates, meta=meta, details={"reason": "bad_credentials"}, unaudited="unknown_email"
-        )
+        await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
     await give_back_ip_failure(meta.ip)
@@ -135,17 +133,15 @@ async def _record_locked(key: str, locked: EmailLockedError, *, meta: RequestMet
         LOGIN_FAILURES_UNAUDITED.labels(reason="locked").inc()
         return
     details = {"reason": "locked", "lockedUntil": locked.locked_until.isoformat()}
-    await _record_failures(
-        await _login_candidates(key), meta=meta, details=details, unaudited="unknown_email"
-    )
+    await _record_failures(await _login_candidates(key), meta=meta, details=details)
 
 
 async def _record_failures(
-    candidates: "list[_Candidate]", *, meta: RequestMeta, details: dict[str, str], unaudited: str
+    candidates: "list[_Candidate]", *, meta: RequestMeta, details: dict[str, str]
 ) -> None:
     """LOGIN_FAILED in the domain of each account the email names, that domain's to read."""
     if not candidates:
-        LOGIN_FAILURES_UNAUDITED.labels(reason=unaudited).inc()
+        LOGIN_FAILURES_UNAUDITED.labels(reason="unknown_email").inc()
         return
     async with in_transaction() as connection:
         for candidate in candidates:

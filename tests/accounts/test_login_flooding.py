@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from tortoise import Tortoise
 
@@ -75,10 +76,21 @@ async def test_an_unknown_email_writes_no_audit_row_locked_or_not(
     app: Starlette, database: TestDatabase, client: GraphQLClient
 ) -> None:
     ghost = "ghost@nowhere.example"
+    before = {reason: _unaudited(reason) for reason in ("unknown_email", "locked")}
     answers = Counter([(await try_login(client, ghost, WRONG)).code for _ in range(10)])
     answers.update(await _refuse_from_many_addresses(app, ghost, 200))
     assert answers == {"INVALID_CREDENTIALS": 10, "TOO_MANY_ATTEMPTS": 200}
     assert await AuditEvent.all().count() == 0
+    # Counted for operators instead: 10 failures and the window's first refusal, then 199.
+    counted = {reason: _unaudited(reason) - before[reason] for reason in before}
+    assert counted == {"unknown_email": 11, "locked": 199}
+
+
+def _unaudited(reason: str) -> float:
+    sample = REGISTRY.get_sample_value(
+        "gql_portal_login_failures_unaudited_total", {"reason": reason}
+    )
+    return sample or 0.0
 
 
 async def _all_stored_text() -> list[tuple[str, str, str]]:
