@@ -1,10 +1,22 @@
-"""Secrets at rest: MultiFernet, the first key encrypts and every key decrypts."""
+"""Secrets at rest: MultiFernet, the first key encrypts and every key decrypts.
 
+Typed identifiers that may be anything (an email field holding a password) are never
+stored: ``keyed_identifier`` stores an HMAC under a key derived from the first key, so
+rows correlate without the text. Rotating the first key changes every keyed identifier:
+what was counted under the old one (login throttles, at most a lock window long) starts
+again from zero, and old rows expire and are purged.
+"""
+
+import base64
+import hashlib
+import hmac
 import logging
 import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gql_portal.settings import Settings, get_settings
 
@@ -74,6 +86,24 @@ def decrypt_secret(ciphertext: str) -> str:
 
 def reset_cipher() -> None:
     _cipher.cache_clear()
+    _identifier_key.cache_clear()
+
+
+# A key of its own (not the Fernet key itself): an HMAC output never helps against the cipher.
+_IDENTIFIER_KEY_INFO = b"gql_portal keyed identifier v1"
+
+
+@lru_cache(maxsize=1)
+def _identifier_key() -> bytes:
+    master = base64.urlsafe_b64decode(load_keys(get_settings())[0])
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_IDENTIFIER_KEY_INFO).derive(
+        master
+    )
+
+
+def keyed_identifier(value: str) -> str:
+    """HMAC-SHA256 (hex) of ``value``: equal values correlate, the text cannot be read back."""
+    return hmac.new(_identifier_key(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def rotate_secret(ciphertext: str) -> str:

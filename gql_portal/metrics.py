@@ -49,6 +49,16 @@ VERIFICATIONS = Counter(
 LOCKOUTS = Counter(
     "gql_portal_lockouts_total", "Locks that started, by kind (totp, password).", ["kind"]
 )
+LOGIN_FAILURES_UNAUDITED = Counter(
+    "gql_portal_login_failures_unaudited_total",
+    "Refused logins that write no audit row, by reason: unknown_email (no domain's analysts "
+    "could read it), locked (after the lock window's one event), ip_limit, hashing_queue_full.",
+    ["reason"],
+)
+PASSWORD_VERIFICATIONS = Counter(
+    "gql_portal_password_verifications_total",
+    "argon2 verifications run (a login runs the same number whatever its email names).",
+)
 BULK_JOB_PROGRESS = Gauge(
     "gql_portal_bulk_job_progress_ratio",
     "Progress (0..1) of running bulk jobs; clear_bulk_job() drops a finished job.",

@@ -3,7 +3,9 @@
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
+from arq.cron import cron
 
+from gql_portal.accounts.throttle import purge_login_throttles
 from gql_portal.db import close_db, init_db
 from gql_portal.settings import get_settings
 from workers.audit import AUDIT_CRON_JOBS
@@ -12,6 +14,10 @@ from workers.bulk import BULK_CRON_JOBS, BULK_FUNCTIONS
 
 async def health(ctx: dict[str, Any]) -> str:
     return "ok"
+
+
+async def purge_throttles(ctx: dict[str, Any]) -> None:
+    await purge_login_throttles()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -31,7 +37,11 @@ def redis_settings() -> RedisSettings:
 
 class WorkerSettings:
     functions: ClassVar[list[Any]] = [health, *BULK_FUNCTIONS]
-    cron_jobs: ClassVar[list[Any]] = [*BULK_CRON_JOBS, *AUDIT_CRON_JOBS]
+    cron_jobs: ClassVar[list[Any]] = [
+        *BULK_CRON_JOBS,
+        *AUDIT_CRON_JOBS,
+        cron(purge_throttles, second={30}, timeout=300),  # expired login throttles, each minute
+    ]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = "gql_portal"

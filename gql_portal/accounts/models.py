@@ -117,12 +117,31 @@ class Session(Model):
 
 
 class LoginThrottle(Model):
-    # Failed password logins per normalised email, whether an account exists or not.
+    # Failed password logins per email, whether an account exists or not. Keyed by
+    # crypto.keyed_identifier of the normalised email: people type passwords into the
+    # email field, so the typed text is never stored.
 
-    email_normalized = fields.CharField(max_length=320, primary_key=True)
+    key = fields.CharField(max_length=64, primary_key=True)
     failures = fields.IntField(default=0)
     locked_until = fields.DatetimeField(null=True)
+    # Attempts refused while locked: the lock window's one audit event is written at the first.
+    refused = fields.IntField(default=0)
+    # When the row means nothing any more (its lock ran out, or its count was forgotten):
+    # the maintenance purges from here.
+    expires_at = fields.DatetimeField(db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "login_throttles"
+
+
+class LoginIpThrottle(Model):
+    # Failed password logins per client IP in a fixed window (password spraying).
+
+    ip = fields.CharField(max_length=45, primary_key=True)
+    failures = fields.IntField(default=0)
+    # The window's end: the count restarts after it, and the maintenance purges from it.
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "login_ip_throttles"

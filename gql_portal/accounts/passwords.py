@@ -1,17 +1,31 @@
-"""Argon2id hashing, run in a bounded thread pool so it never blocks the event loop."""
+"""Argon2id hashing, run in a bounded thread pool so it never blocks the event loop.
+
+Logins also wait in a bounded queue: a login takes a place (``hashing_place``) before
+anything is counted, and when every thread is busy and ``password_hash_queue`` logins wait
+already, it is refused at once instead of queueing a legitimate login behind a burst.
+"""
 
 import asyncio
+import contextlib
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from gql_portal.errors import TooManyAttemptsError
+from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED, PASSWORD_VERIFICATIONS
 from gql_portal.settings import get_settings
 
 MAX_PASSWORD_LENGTH = 1024
+# Every login verifies exactly this many hashes, padded with the dummy hash: an email that
+# exists in two domains costs what one that exists once, or not at all, costs. Two keeps
+# "the password picks the account" for an email in two domains; in three or more only the
+# two oldest accounts can sign in with a password. Each more costs every login one hash.
+VERIFICATIONS_PER_LOGIN = 2
 
 
 @lru_cache(maxsize=1)
@@ -56,10 +70,17 @@ def _dummy_hash() -> str:
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:
+    PASSWORD_VERIFICATIONS.inc()
     try:
         return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def _first_match(stored_hashes: Sequence[str | None], password: str) -> int | None:
+    # Every hash is verified, also after a match: the count never depends on the accounts.
+    matches = [_verify(stored, password) for stored in stored_hashes]
+    return matches.index(True) if True in matches else None
 
 
 async def hash_password(password: str) -> str:
@@ -71,6 +92,53 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(_pool(), _verify, stored_hash, password)
 
 
+async def verify_login_password(stored_hashes: Sequence[str], password: str) -> int | None:
+    """The index of the first of ``stored_hashes`` that ``password`` matches, or None.
+
+    Always ``VERIFICATIONS_PER_LOGIN`` verifications in one thread job, whatever the number
+    of hashes (those past it are not checked): the time tells nothing about the accounts.
+    """
+    padded: list[str | None] = [*stored_hashes[:VERIFICATIONS_PER_LOGIN]]
+    padded += [None] * (VERIFICATIONS_PER_LOGIN - len(padded))
+    return await asyncio.get_running_loop().run_in_executor(_pool(), _first_match, padded, password)
+
+
+class _HashingQueue:
+    """Logins holding a place: those hashing plus those waiting for a thread.
+
+    Only the event loop's thread takes and gives places, with no await in between: a plain
+    counter is exact. Per process, like the pool it bounds.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.taken = 0
+
+
+@lru_cache(maxsize=1)
+def _queue() -> _HashingQueue:
+    settings = get_settings()
+    return _HashingQueue(settings.password_hash_threads + settings.password_hash_queue)
+
+
+def hashing_places_taken() -> int:
+    return _queue().taken
+
+
+@contextlib.contextmanager
+def hashing_place() -> Iterator[None]:
+    """Hold a place in the hashing queue, or raise TOO_MANY_ATTEMPTS (retry in 1 s) at once."""
+    queue = _queue()
+    if queue.taken >= queue.capacity:
+        LOGIN_FAILURES_UNAUDITED.labels(reason="hashing_queue_full").inc()
+        raise TooManyAttemptsError(1)
+    queue.taken += 1
+    try:
+        yield
+    finally:
+        queue.taken -= 1
+
+
 def reset_password_caches() -> None:
-    for cached in (_hasher, _pool, _dummy_hash):
+    for cached in (_hasher, _pool, _dummy_hash, _queue):
         cached.cache_clear()

@@ -5,8 +5,9 @@ from functools import lru_cache
 from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.transactions import in_transaction
 
+from gql_portal.accounts.ip_throttle import IpLimitError, count_ip_failure, give_back_ip_failure
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
-from gql_portal.accounts.passwords import hash_password, verify_password
+from gql_portal.accounts.passwords import hash_password, hashing_place, verify_login_password
 from gql_portal.accounts.sessions import (
     ENROLLED_COLUMN,
     IssuedSession,
@@ -14,7 +15,11 @@ from gql_portal.accounts.sessions import (
     issue_session,
     revoke_session,
 )
-from gql_portal.accounts.throttle import clear_login_attempts, count_login_attempt
+from gql_portal.accounts.throttle import (
+    EmailLockedError,
+    clear_login_attempts,
+    count_login_attempt,
+)
 from gql_portal.accounts.validation import (
     require_display_name,
     require_domain_name,
@@ -25,7 +30,8 @@ from gql_portal.accounts.validation import (
 from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
-from gql_portal.errors import BadUserInputError, InvalidCredentialsError, TooManyAttemptsError
+from gql_portal.errors import BadUserInputError, InvalidCredentialsError
+from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 
@@ -87,33 +93,66 @@ async def create_user(
 
 
 async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
+    """Check a password, at a fixed cost, after the limits that need no hash.
+
+    Order: a place in the hashing queue (full: refused, nothing counted), the client IP's
+    failures, the email's failures, then the hashes. Refusals of an unknown email write no
+    audit row: audit reads are per domain, so a row with no domain is read by no one and
+    only floods the table; they are counted in LOGIN_FAILURES_UNAUDITED instead.
+    """
     key = require_login_input(email, password)
-    try:
-        await count_login_attempt(key)
-    except TooManyAttemptsError:
-        await record_audit_event(
-            action=AuditAction.LOGIN_FAILED,
-            outcome=AuditOutcome.FAILURE,
-            meta=meta,
-            target_email=key,
-            domain_id=await _domain_of_email(key),
-            details={"reason": "throttled"},
-        )
-        raise
-    candidates = await _login_candidates(key)
-    chosen = await _check_password(candidates, password)
+    with hashing_place():
+        try:
+            await count_ip_failure(meta.ip)
+        except IpLimitError:
+            LOGIN_FAILURES_UNAUDITED.labels(reason="ip_limit").inc()
+            raise
+        try:
+            await count_login_attempt(key)
+        except EmailLockedError as locked:
+            await _record_locked(key, locked, meta=meta)
+            raise
+        candidates = await _login_candidates(key)
+        chosen = await _check_password(candidates, password)
     if chosen is None:
-        await record_audit_event(
-            action=AuditAction.LOGIN_FAILED,
-            outcome=AuditOutcome.FAILURE,
-            meta=meta,
-            target=candidates[0].user if len(candidates) == 1 else None,
-            target_email=key,
-            details={"reason": "bad_credentials"},
-        )
+        await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
+    await give_back_ip_failure(meta.ip)
     return await _start_session(chosen, meta=meta)
+
+
+async def _record_locked(key: str, locked: EmailLockedError, *, meta: RequestMeta) -> None:
+    """One event per lock window, at its first refusal; the rest are only counted.
+
+    An event is never updated (sealed events must not change, and a window outlives the
+    sealing delay), so the window's refusals are counted in its throttle row and in
+    LOGIN_FAILURES_UNAUDITED; the event names the window by ``lockedUntil``.
+    """
+    if not locked.first or locked.locked_until is None:
+        LOGIN_FAILURES_UNAUDITED.labels(reason="locked").inc()
+        return
+    details = {"reason": "locked", "lockedUntil": locked.locked_until.isoformat()}
+    await _record_failures(await _login_candidates(key), meta=meta, details=details)
+
+
+async def _record_failures(
+    candidates: "list[_Candidate]", *, meta: RequestMeta, details: dict[str, str]
+) -> None:
+    """LOGIN_FAILED in the domain of each account the email names, that domain's to read."""
+    if not candidates:
+        LOGIN_FAILURES_UNAUDITED.labels(reason="unknown_email").inc()
+        return
+    async with in_transaction() as connection:
+        for candidate in candidates:
+            await write_audit_event(
+                connection,
+                action=AuditAction.LOGIN_FAILED,
+                outcome=AuditOutcome.FAILURE,
+                meta=meta,
+                target=candidate.user,
+                details=details,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,22 +194,13 @@ async def _login_candidates(key: str) -> list[_Candidate]:
 async def _check_password(candidates: list[_Candidate], password: str) -> _Candidate | None:
     """The same email may exist in several domains: the password picks the account.
 
-    An unknown email still costs one hash, so timing does not tell whether it exists.
+    A fixed number of hashes whatever the email names (passwords.VERIFICATIONS_PER_LOGIN),
+    so timing does not tell whether, or in how many domains, it exists.
     """
-    if not candidates:
-        await verify_password(None, password)
-        return None
-    for candidate in candidates:
-        if await verify_password(candidate.user.password_hash, password):
-            return candidate
-    return None
-
-
-async def _domain_of_email(key: str) -> int | None:
-    domain_ids: list[int] = await User.filter(email_normalized=key).values_list(
-        "domain_id", flat=True
-    )  # type: ignore[assignment]
-    return domain_ids[0] if len(domain_ids) == 1 else None
+    index = await verify_login_password(
+        [candidate.user.password_hash for candidate in candidates], password
+    )
+    return None if index is None else candidates[index]
 
 
 async def _start_session(candidate: _Candidate, *, meta: RequestMeta) -> LoginResult:

@@ -1,6 +1,8 @@
-"""Sealing and retention inside the API process, for deployments without Redis.
+"""Sealing, retention and the login throttles' purge inside the API process, for
+deployments without Redis.
 
-With Redis the arq worker runs the same functions as cron jobs (``workers/audit.py``).
+With Redis the arq worker runs the same functions as cron jobs (``workers/audit.py``,
+``workers/settings.py``).
 Nothing here touches a request: sealing never delays the request that writes an event.
 """
 
@@ -9,6 +11,7 @@ import contextlib
 import logging
 import time
 
+from gql_portal.accounts.throttle import purge_login_throttles
 from gql_portal.audit.chain import seal_all
 from gql_portal.audit.retention import purge_all
 
@@ -16,19 +19,23 @@ log = logging.getLogger("gql_portal.audit")
 
 SEAL_INTERVAL_SECONDS = 5.0
 RETENTION_INTERVAL_SECONDS = 3600.0
+THROTTLE_PURGE_INTERVAL_SECONDS = 60.0
 
 
 class AuditMaintenance:
-    """A background task: seal every few seconds, purge expired events every hour."""
+    """A background task: seal every few seconds, purge expired login throttles every
+    minute and expired events every hour."""
 
     def __init__(
         self,
         *,
         seal_interval: float = SEAL_INTERVAL_SECONDS,
         retention_interval: float = RETENTION_INTERVAL_SECONDS,
+        throttle_purge_interval: float = THROTTLE_PURGE_INTERVAL_SECONDS,
     ) -> None:
         self.seal_interval = seal_interval
         self.retention_interval = retention_interval
+        self.throttle_purge_interval = throttle_purge_interval
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -43,13 +50,16 @@ class AuditMaintenance:
                 await task
 
     async def _run(self) -> None:
-        last_purge = time.monotonic()
+        last_purge = last_throttle_purge = time.monotonic()
         while True:
             await asyncio.sleep(self.seal_interval)
             try:
+                if time.monotonic() - last_throttle_purge >= self.throttle_purge_interval:
+                    last_throttle_purge = time.monotonic()
+                    await purge_login_throttles()
                 if time.monotonic() - last_purge >= self.retention_interval:
                     last_purge = time.monotonic()
                     await purge_all()
                 await seal_all()
             except Exception:  # keep going: the next round retries
-                log.exception("audit sealing or retention failed")
+                log.exception("audit sealing, retention or the throttle purge failed")

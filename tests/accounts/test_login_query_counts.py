@@ -13,12 +13,13 @@ from tests.querycount import count_queries
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { status token } }"
 
 
-async def test_a_successful_login_costs_six_statements(client: GraphQLClient) -> None:
+async def test_a_successful_login_costs_eight_statements(client: GraphQLClient) -> None:
     domain = await make_domain(two_factor=True)
     user = await make_user(domain, roles=[Role.USER])
     with count_queries() as statements:
         result = await client.execute(LOGIN, {"e": user.email, "p": PASSWORD})
     assert result.ok()["login"]["status"] == "AUTHENTICATED"
-    # The throttle's upsert; the candidates with their rules and "enrolled?"; the cleared
-    # throttle; the session, last_login_at and the LOGIN_SUCCEEDED event.
-    assert len(statements) == 6, statements
+    # The IP's and the email's throttle upserts; the candidates with their rules and
+    # "enrolled?"; the cleared email throttle and the IP's failure given back; the session,
+    # last_login_at and the LOGIN_SUCCEEDED event.
+    assert len(statements) == 8, statements

@@ -1,7 +1,8 @@
 """The password throttle's upsert (gql_portal/accounts/throttle.py), beyond what
 tests/two_factor/test_password_throttle.py checks through logins: a refusal changes
-nothing, the count restarts after a lock, concurrent guesses, and instants compared as
-SQLite text (whole seconds, second boundaries, rows written by Tortoise)."""
+nothing but the window's count of refusals, the count restarts after a lock, concurrent
+guesses, and instants compared as SQLite text (whole seconds, second boundaries, rows
+written by Tortoise)."""
 
 import asyncio
 from collections import Counter
@@ -25,7 +26,7 @@ WRONG = "not-the-password-at-all"
 
 
 async def _row(email: str) -> tuple[int, datetime | None, datetime]:
-    row = await LoginThrottle.get(email_normalized=email)
+    row = await LoginThrottle.get(key=throttle.throttle_key(email))
     return row.failures, row.locked_until, row.updated_at
 
 
@@ -80,12 +81,14 @@ async def test_concurrent_guesses_are_never_checked_more_than_ten_times(
         "TOO_MANY_ATTEMPTS": 20,
     }
     failed = await AuditEvent.filter(action="LOGIN_FAILED")
+    # The 20 refusals while locked: one event for the lock window, the rest counted.
     assert Counter((event.details or {})["reason"] for event in failed) == {
         "bad_credentials": 10,
-        "throttled": 20,
+        "locked": 1,
     }
     failures, locked_until, _ = await _row(user.email_normalized)
     assert failures == 10 and locked_until is not None
+    assert (await LoginThrottle.get(key=throttle.throttle_key(user.email_normalized))).refused == 20
 
 
 # --- instants at the edges, on the service itself with a frozen clock -----------------
@@ -114,8 +117,9 @@ async def _lock_by_upsert(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None
 
 async def _lock_by_tortoise(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
     # As the ORM wrote locks before the upsert existed (rows of a running deployment).
+    until = at + throttle.LOCK_DURATION
     await LoginThrottle.create(
-        email_normalized=EMAIL, failures=10, locked_until=at + throttle.LOCK_DURATION
+        key=throttle.throttle_key(EMAIL), failures=10, locked_until=until, expires_at=until
     )
 
 
@@ -131,8 +135,8 @@ async def test_a_lock_ending_on_a_whole_second(
     until = locked_at + throttle.LOCK_DURATION
     stored = await fetch(
         LoginThrottle._meta.db,
-        "SELECT locked_until FROM login_throttles WHERE email_normalized = ?",
-        [EMAIL],
+        "SELECT locked_until FROM login_throttles WHERE key = ?",
+        [throttle.throttle_key(EMAIL)],
     )
     # One text format for both writers on SQLite ("... 05:16:07+00:00", no fraction).
     assert stored[0]["locked_until"] == db_value(LoginThrottle._meta.db, until)
