@@ -2,13 +2,15 @@
 
     python -m bench.loop_stall [--runs N]
 
-Runs the app in this process (production settings, a fresh SQLite database) with a probe
-task that wakes every half millisecond and records the longest gap between its wake-ups:
-the longest stretch the loop spent on something else. Each shape below stays within the
-documented limits (body 100 kB, 2,000 tokens, depth, aliases, repeats, directives) and is
-sent ``--runs`` times, each time a different text (a numbered comment) so no cache helps.
-Prints, per shape, the median of the longest stalls and of the request's own time, then
-the worst shape. Goal: every stall under ~50 ms.
+Runs the app in this process (production settings, a fresh SQLite database) and measures,
+per request, the event loop thread's CPU time (``time.thread_time``: what the request cost
+the loop, whatever else the machine runs; the in-process client's share is under 1 ms)
+and, with a probe task that wakes every half millisecond, the longest gap between its
+wake-ups (the longest stall; on a loaded machine this includes time the OS gave to other
+processes). Each shape below stays within the documented limits (body 100 kB, 2,000
+tokens, depth, aliases, repeats, directives) and is sent ``--runs`` times, each time a
+different text (a numbered comment) so no cache helps. Prints the medians per shape, then
+the worst. Goal: under ~50 ms of loop time.
 """
 
 import argparse
@@ -85,7 +87,7 @@ async def probe(longest: list[float]) -> None:
         longest[0] = max(longest[0], time.perf_counter() - started - 0.0005)
 
 
-async def measure(runs: int) -> list[tuple[str, float, float, int]]:
+async def measure(runs: int) -> list[tuple[str, float, float, float, int]]:
     import httpx
 
     from gql_portal.app import create_app
@@ -104,24 +106,27 @@ async def measure(runs: int) -> list[tuple[str, float, float, int]]:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             await http.post("/graphql", json={"query": "{ me { id } }"})
             for name, shape in SHAPES.items():
-                stalls, walls = [], []
+                stalls, walls, loop_times = [], [], []
                 for run in range(runs):
                     method, params, body = shape(run)
                     await asyncio.sleep(0.02)
                     longest[0] = 0.0
                     started = time.perf_counter()
+                    loop_started = time.thread_time()
                     response = await http.request(
                         method,
                         "/graphql" + (f"?{params}" if params else ""),
                         content=body or None,
                         headers={"content-type": "application/json"} if body else {},
                     )
+                    loop_times.append(time.thread_time() - loop_started)
                     walls.append(time.perf_counter() - started)
                     await asyncio.sleep(0.002)
                     stalls.append(longest[0])
                 rows.append(
                     (
                         name,
+                        statistics.median(loop_times),
                         statistics.median(stalls),
                         statistics.median(walls),
                         response.status_code,
@@ -145,11 +150,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["GQL_PORTAL_LOG_LEVEL"] = "WARNING"
     os.environ.pop("GQL_PORTAL_DATABASE_URL", None)
     rows = asyncio.run(measure(args.runs))
-    print(f"{'shape':40} {'status':>6} {'stall ms':>9} {'request ms':>11}")
-    for name, stall, wall, status in rows:
-        print(f"{name:40} {status:>6} {stall * 1000:>9.1f} {wall * 1000:>11.1f}")
+    print(f"{'shape':40} {'status':>6} {'loop ms':>8} {'stall ms':>9} {'request ms':>11}")
+    for name, loop_time, stall, wall, status in rows:
+        print(
+            f"{name:40} {status:>6} {loop_time * 1000:>8.1f} {stall * 1000:>9.1f}"
+            f" {wall * 1000:>11.1f}"
+        )
     worst = max(rows, key=lambda row: row[1])
-    print(f"worst loop stall: {worst[1] * 1000:.1f} ms ({worst[0]})")
+    print(f"worst request: {worst[1] * 1000:.1f} ms of loop time ({worst[0]})")
 
 
 if __name__ == "__main__":
