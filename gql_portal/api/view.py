@@ -152,8 +152,6 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        # The operation type is known from the one token-limited parse (api/documents.py):
-        # a subscription is refused there, before validation, never by parsing again.
         problem = variables_problem(request_data.variables, signed_in=context.viewer is not None)
         if problem is not None:
             raise HTTPException(400, problem)
@@ -161,6 +159,8 @@ class GraphQLView(GraphQL[Context, None]):
         if documents is not None and request_data.query:
             # Examined off the loop when long; strawberry's parse step then finds it kept.
             await documents.outcome(request_data.query)
+        # The operation type comes from that one token-limited parse: a subscription is
+        # refused after it, before validation, never by parsing the text again.
         get = request_adapter.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
