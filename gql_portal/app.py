@@ -17,7 +17,7 @@ from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import close_db, ensure_data_dir, tortoise_config
-from gql_portal.http.limits import BodyLimitMiddleware
+from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware
 from gql_portal.http.ops import ops_routes
 from gql_portal.settings import Settings, get_settings
@@ -87,6 +87,7 @@ def create_app(
         ],
         middleware=[
             Middleware(EdgeMiddleware, production=production),
+            Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]
         if middleware

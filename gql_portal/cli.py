@@ -17,21 +17,11 @@ MAX_DEMO_USERS = 1_000_000
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gql_portal.crypto import load_keys
+    from gql_portal.http.server import apply_flags, serve
 
-    load_keys(get_settings())  # one line for a missing production key, not a traceback
-
-    uvicorn.run(
-        "gql_portal.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=False,  # the client IP comes from GQL_PORTAL_TRUSTED_PROXIES only
-        ws_max_size=get_settings().max_body_bytes,  # a WebSocket message is capped like a body
-        log_level=get_settings().log_level.lower(),
-    )
+    load_keys(apply_flags(vars(args)))  # one line for a missing production key, not a traceback
+    serve(host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -196,6 +186,16 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < 86_400:
+        raise argparse.ArgumentTypeError(f"invalid duration {value!r}: seconds above 0")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gql-portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--workers", type=_positive, default=1)
+    limits = serve.add_argument_group("edge limits, per process (default: the settings)")
+    limits.add_argument("--max-connections", type=_positive, help="open connections")
+    limits.add_argument("--max-header-bytes", type=_positive, help="request line and headers")
+    limits.add_argument("--max-header-count", type=_positive, help="headers per request")
+    limits.add_argument("--header-timeout", type=_seconds, help="seconds to send the headers")
+    limits.add_argument("--body-timeout", type=_seconds, help="seconds to send the body")
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser("worker", help="run the arq worker")

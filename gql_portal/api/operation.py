@@ -28,7 +28,6 @@ from gql_portal.api.context import Context
 from gql_portal.api.documents import DocumentCache, PreparedOperation
 from gql_portal.api.errors import shape_error
 from gql_portal.api.schema import PortalSchema
-from gql_portal.api.validation import validation_rules
 from gql_portal.http.graphql_metrics import record_operation
 from gql_portal.http.media import (
     GRAPHQL_RESPONSE_JSON,
@@ -89,7 +88,7 @@ class FastOperations:
         if fields is None:
             return None
         query, variables, operation_name = fields
-        prepared = self.documents.get(query, operation_name)
+        prepared = await self.documents.prepare(query, operation_name)
         return None if prepared is None else (prepared, variables, operation_name)
 
     async def execute(
@@ -148,7 +147,4 @@ class FastOperations:
 
 
 def fast_operations(schema: PortalSchema, settings: Settings) -> FastOperations:
-    documents = DocumentCache(
-        schema._schema, validation_rules(settings), max_tokens=settings.max_tokens
-    )
-    return FastOperations(schema, documents, production=settings.is_production)
+    return FastOperations(schema, schema.documents, production=settings.is_production)

@@ -2,17 +2,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from gql_portal.accounts.mutations import AccountMutations
 from gql_portal.accounts.queries import AccountQueries
+from gql_portal.api.documents import DocumentCache, PreparedDocuments
 from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
 from gql_portal.api.executor import PortalExecutor
 from gql_portal.api.validation import validation_rules
@@ -33,6 +28,9 @@ Subscription = merge_types("Subscription", (BulkSubscriptions,))
 
 
 class PortalSchema(strawberry.Schema):
+    # Every document is parsed and validated there (api/documents.py), set by build_schema.
+    documents: DocumentCache
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -49,10 +47,8 @@ class PortalSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None, **options: Any) -> PortalSchema:
     settings = settings or get_settings()
-    # Rule classes are built once: ValidationCache keys on them. Extensions are
-    # classes or factories, never shared instances.
-    rules = validation_rules(settings)
-    return PortalSchema(
+    # Extensions are classes or factories, never shared instances.
+    portal = PortalSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -60,14 +56,18 @@ def build_schema(settings: Settings | None = None, **options: Any) -> PortalSche
             # Exit hooks run in reverse: metrics read the errors ErrorCodes has shaped.
             OperationMetrics,
             ProductionErrorCodes if settings.is_production else ErrorCodes,
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(rules),
-            lambda: ParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
+            lambda: PreparedDocuments(portal.documents),
         ],
         execution_context_class=PortalExecutor,
         **options,
     )
+    portal.documents = DocumentCache(
+        portal._schema,
+        validation_rules(settings),
+        max_tokens=settings.max_tokens,
+        hide_suggestions=settings.is_production,
+    )
+    return portal
 
 
 schema = build_schema()

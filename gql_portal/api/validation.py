@@ -60,6 +60,24 @@ def _root_fields(
                 yield from _root_fields(fragment.selection_set, context, seen | {name})
 
 
+def _response_keys(
+    selection_set: SelectionSetNode, context: ValidationContext, seen: set[str]
+) -> Iterator[str]:
+    """The response keys one selection set merges, through inline fragments and fragment
+    spreads (each fragment once): what OverlappingFieldsCanBeMerged compares pairwise."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield (selection.alias or selection.name).value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _response_keys(selection.selection_set, context, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = context.get_fragment(name)
+            if fragment is not None and name not in seen:
+                seen.add(name)
+                yield from _response_keys(fragment.selection_set, context, seen)
+
+
 class CredentialFieldLimit(ValidationRule):
     """At most one credential check per document, counting every occurrence."""
 
@@ -84,15 +102,12 @@ class CredentialFieldLimit(ValidationRule):
 
 
 def repetition_rule(max_repeats: int, max_directives: int) -> type[ValidationRule]:
-    """Bound repeated fields in one selection set and directives on one node."""
+    """Bound repeated fields in one selection set (fragments included: repeats make
+    OverlappingFieldsCanBeMerged quadratic) and directives on one node."""
 
     class RepetitionLimit(ValidationRule):
         def enter_selection_set(self, node: SelectionSetNode, *_args: Any) -> None:
-            keys = Counter(
-                (selection.alias or selection.name).value
-                for selection in node.selections
-                if isinstance(selection, FieldNode)
-            )
+            keys = Counter(_response_keys(node, self.context, set()))
             repeated = [key for key, count in keys.items() if count > max_repeats]
             if repeated:
                 self.report_error(

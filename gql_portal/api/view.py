@@ -1,22 +1,23 @@
-from typing import Any
-
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.client_ip import client_ip
 from gql_portal.api.context import Context
+from gql_portal.api.documents import DocumentCache
 from gql_portal.api.operation import FastOperations
+from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import UnauthenticatedError
@@ -65,17 +66,6 @@ async def build_context(
     return context
 
 
-def _is_subscription(request_data: GraphQLRequestData) -> bool:
-    query = request_data.query
-    if not query or "subscription" not in query:
-        return False  # the cheap answer for almost every request
-    try:
-        operation = get_operation_ast(parse(query), request_data.operation_name)
-    except GraphQLError:
-        return False  # the schema answers the syntax error itself
-    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
-
-
 class _SubResponse(Response):
     graphql_response = False
 
@@ -96,6 +86,9 @@ class GraphQLView(GraphQL[Context, None]):
         if self.fast is not None and (found := await self.fast.prepare(request)):
             prepared, variables, operation_name = found
             context = await build_context(request, None, bearer_token(request))
+            if problem := variables_problem(variables, signed_in=context.viewer is not None):
+                await send_error(send, 400, problem, [])
+                return
             data, errors = await self.fast.execute(prepared, variables, operation_name, context)
             await self.fast.response(request, data, errors)(scope, receive, send)
             return
@@ -150,16 +143,46 @@ class GraphQLView(GraphQL[Context, None]):
                 raise HTTPException(415, "POST bodies must be application/json")
         return await super().parse_http_body(request)
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        request_data = kwargs.get("request_data", args[-1] if args else None)
-        if isinstance(request_data, GraphQLRequestData) and _is_subscription(request_data):
-            raise HTTPException(400, "Subscriptions need a WebSocket (graphql-transport-ws)")
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        problem = variables_problem(request_data.variables, signed_in=context.viewer is not None)
+        if problem is not None:
+            raise HTTPException(400, problem)
+        documents: DocumentCache | None = getattr(self.schema, "documents", None)
+        if documents is not None and request_data.query:
+            # Examined off the loop when long; strawberry's parse step then finds it kept.
+            await documents.outcome(request_data.query)
+        # The operation type comes from that one token-limited parse: a subscription is
+        # refused after it, before validation, never by parsing the text again.
+        get = request_adapter.method == "GET"
+        allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
-            return await super().execute_single(*args, **kwargs)
-        except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
-                raise HTTPException(405, "Only queries may be sent with GET") from error
-            raise
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(
+                    400, "Subscriptions need a WebSocket (graphql-transport-ws)"
+                ) from error
+            raise HTTPException(405, "Only queries may be sent with GET") from error
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
 
     async def process_result(
         self, request: Request, result: ExecutionResult

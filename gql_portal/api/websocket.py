@@ -1,7 +1,7 @@
 """graphql-transport-ws: subscriptions only, each one checked against the session as it is
 now (a token logged out, reset or sent through the 2FA gate since connection_init counts)."""
 
-from graphql import GraphQLError, GraphQLFormattedError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, GraphQLFormattedError, OperationType, get_operation_ast
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -12,7 +12,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from gql_portal.api.context import Context
 from gql_portal.errors import ErrorCode
-from gql_portal.settings import get_settings
 
 SUBSCRIPTIONS_ONLY = (
     "WebSocket carries subscriptions only: send queries and mutations with POST /graphql"
@@ -28,11 +27,16 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload") or {}
         query = payload.get("query")
+        if not isinstance(query, str):
+            await self._refuse(message["id"], "The subscribe payload needs a query string")
+            return
+        # The one token-limited parse (api/documents.py), off the loop for a long text.
+        found = await self.schema.documents.outcome(query)  # type: ignore[attr-defined]
+        if found.document is None:
+            await self._refuse(message["id"], found.errors[0].message)
+            return
         try:
-            if not isinstance(query, str):
-                raise GraphQLError("The subscribe payload needs a query string")
-            document = parse(query, max_tokens=get_settings().max_tokens)
-            operation = get_operation_ast(document, payload.get("operationName"))
+            operation = get_operation_ast(found.document, payload.get("operationName"))
         except GraphQLError as error:
             await self._refuse(message["id"], error.message)
             return

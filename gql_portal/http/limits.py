@@ -1,13 +1,18 @@
-"""Refuse oversized request bodies with 413 before any of them is parsed."""
+"""Request bodies: refused with 413 before any of them is parsed when too large, with 408
+when they arrive too slowly."""
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def error_body(message: str, code: str = "BAD_USER_INPUT") -> bytes:
+def error_body(
+    message: str, code: str = "BAD_USER_INPUT", *, request_id: str | None = None
+) -> bytes:
     """A GraphQL-shaped error, so clients can read HTTP-level refusals like any other."""
-    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    extensions = {"code": code} if request_id is None else {"code": code, "requestId": request_id}
+    return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 
 async def send_error(
@@ -73,3 +78,70 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class BodyTimeoutError(Exception):
+    pass
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+class BodyTimeoutMiddleware:
+    """A request body must be complete ``seconds`` after the request began: a body sent a
+    byte a second would otherwise hold its connection and buffer for as long as the
+    client likes. Past the deadline the answer is 408 (when no response has started), and
+    the connection is closed."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.seconds
+        complete = False
+        started = False
+
+        async def receive_in_time() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()  # after the body only a disconnect can come
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeoutError from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_in_time, send_started)
+        except BodyTimeoutError:
+            if not started:
+                message = f"The request body took more than {self.seconds:g} s"
+                request_id = scope.get("state", {}).get("request_id")
+                body = error_body(message, request_id=request_id)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 408,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
