@@ -130,9 +130,11 @@ def nginx_conf(tmp_path: Path) -> tuple[Path, int, int, Path]:
     openssl = _tool("openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-addext", f"subjectAltName=IP:{NGINX_HOST}"]
-        + ["-keyout", str(key), "-out", str(cert)],
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=localhost", "-addext", f"subjectAltName=IP:{NGINX_HOST}"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
         check=True,
         capture_output=True,
         timeout=60,
@@ -274,9 +276,7 @@ LOGIN = (
     " { status token } }"
 )
 EVENTS = "{ auditEvents(first: 5, filter: {actions: [LOGIN_SUCCEEDED]}) { edges { node { ip } } } }"
-DRY_RUN = (
-    "mutation { startBulkTwoFactorEnablement(filter: {roles: [USER]}, dryRun: true) { id } }"
-)
+DRY_RUN = "mutation { startBulkTwoFactorEnablement(filter: {roles: [USER]}, dryRun: true) { id } }"
 WATCH = "subscription W($id: ID!) { bulkJob(id: $id) { id } }"
 
 
