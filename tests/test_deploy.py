@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from httpx_ws import aconnect_ws
 
 from gql_portal.settings import Settings
@@ -231,6 +232,8 @@ def app_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GQL_PORTAL_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(
+        GQL_PORTAL_ENVIRONMENT="production",
+        GQL_PORTAL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         GQL_PORTAL_DATA_DIR=str(tmp_path / "data"),
         GQL_PORTAL_TRUSTED_PROXIES="127.0.0.1",
         GQL_PORTAL_LOG_LEVEL="WARNING",
@@ -291,6 +294,7 @@ async def test_a_session_through_nginx(behind_nginx: httpx.AsyncClient) -> None:
     )
     assert login.status_code == 200, login.text
     assert re.fullmatch(r"[0-9a-f]{32}", login.headers["x-request-id"])  # nginx's $request_id
+    assert len(login.headers.get_list("strict-transport-security")) == 1  # the app's, once
     token = login.json()["data"]["login"]["token"]
     auth = {"Authorization": f"Bearer {token}"}
     events = await http.post("/graphql", json={"query": EVENTS}, headers=auth)
