@@ -5,15 +5,32 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/gql_portal_test_{}
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run migrate demo test test-sqlite test-postgres check lint typecheck schema bench clean
+.PHONY: install lock lock-sync run migrate demo test test-sqlite test-postgres check lint typecheck schema bench clean
 
-$(STAMP): pyproject.toml
+# The lock: every distribution with its version and hashes (pip-tools). `make install` and
+# deployments install exactly these; `make lock` re-resolves them on purpose.
+LOCK := requirements.txt
+DEV_LOCK := requirements-dev.txt
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS)
+
+$(STAMP): $(DEV_LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: re-resolve both lock files (newest releases within pyproject.toml's ranges)
+lock: install
+	$(COMPILE) --upgrade -o $(LOCK) pyproject.toml
+	$(COMPILE) --upgrade --extra test --extra dev -c $(LOCK) -o $(DEV_LOCK) pyproject.toml
+
+## make lock-sync: after editing pyproject.toml's dependencies, keep every other pin
+lock-sync: install
+	$(COMPILE) -o $(LOCK) pyproject.toml
+	$(COMPILE) --extra test --extra dev -c $(LOCK) -o $(DEV_LOCK) pyproject.toml
 
 migrate: install
 	$(BIN)/gql-portal migrate
