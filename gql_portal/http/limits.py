@@ -4,10 +4,16 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_portal.logs import REQUEST_ID
+
 
 def error_body(message: str, code: str = "BAD_USER_INPUT") -> bytes:
     """A GraphQL-shaped error, so clients can read HTTP-level refusals like any other."""
-    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    extensions = {"code": code}
+    request_id = REQUEST_ID.get()  # set by EdgeMiddleware, the outermost layer
+    if request_id is not None:
+        extensions["requestId"] = request_id
+    return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 
 async def send_error(
