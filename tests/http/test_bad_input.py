@@ -2,15 +2,19 @@
 internal error (CONTRACT section 5). Each case below answered INTERNAL_SERVER_ERROR or a
 plain 500 on SQLite, PostgreSQL or both."""
 
+import asyncio
 import base64
 import json
 from typing import Any
 
 import pytest
+from httpx_ws import WebSocketDisconnect
+from starlette.applications import Starlette
 
 from gql_portal.accounts.models import Role
 from gql_portal.audit.models import AuditEvent
 from gql_portal.bulk.models import BulkJob
+from tests.bulk.test_subscription import websocket
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import LOGIN, GraphQLClient, Result
 
@@ -172,3 +176,22 @@ async def test_forged_cursors_out_of_range(client: GraphQLClient) -> None:
     for query, cursor in forged:
         result = await _send(client, {"query": query, "variables": {"after": cursor}}, token)
         assert _refused(result)["field"] == "after", cursor
+
+
+async def test_the_same_rules_over_a_websocket(client: GraphQLClient, app: Starlette) -> None:
+    token = await _admin_token(client)
+    watch = "subscription($id: ID!) { bulkJob(id: $id) { id } }"
+    async with websocket(app) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send_json(init)
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        payload = {"query": watch, "variables": {"id": "a\x00"}}
+        await ws.send_json({"id": "nul", "type": "subscribe", "payload": payload})
+        answer = await asyncio.wait_for(ws.receive_json(), timeout=10)
+        assert answer["type"] == "error"
+        assert answer["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        # Python parses no 5,000-digit integer: a message that holds one is not JSON here.
+        await ws.send_text('{"id": "n", "type": "subscribe", "payload": ' + "9" * 5000 + "}")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await asyncio.wait_for(ws.receive_json(), timeout=10)
+        assert closed.value.code == 4400
