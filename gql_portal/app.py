@@ -1,11 +1,14 @@
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -18,7 +21,7 @@ from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import close_db, ensure_data_dir, tortoise_config
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
-from gql_portal.http.middleware import EdgeMiddleware
+from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.settings import Settings, get_settings
 
@@ -33,6 +36,20 @@ def freeze_startup_objects() -> None:
     bench/README.md 7.4.)"""
     gc.collect()
     gc.freeze()
+
+
+class PortalApp(Starlette):
+    """Starlette with the edge outside its whole stack: ServerErrorMiddleware (always the
+    outermost of Starlette's own layers) answers with ``last_resort`` inside the edge, so
+    even that answer gets the request id and the security headers."""
+
+    def __init__(self, *, edge: Callable[[ASGIApp], ASGIApp] | None, **options: Any) -> None:
+        super().__init__(**options)
+        self.edge = edge
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.edge is None else self.edge(stack)
 
 
 def create_app(
@@ -78,7 +95,8 @@ def create_app(
                 await bulk_dispatcher.close()
         await close_db()
 
-    app = Starlette(
+    app = PortalApp(
+        edge=partial(EdgeMiddleware, production=production) if middleware else None,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -86,12 +104,12 @@ def create_app(
             Route("/audit/export", export_audit_events, methods=["GET"]),
         ],
         middleware=[
-            Middleware(EdgeMiddleware, production=production),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]
         if middleware
         else [],
+        exception_handlers={Exception: last_resort},
         lifespan=lifespan,
     )
     app.state.bulk_dispatcher = bulk_dispatcher

@@ -1,6 +1,6 @@
 """Reading users inside the viewer's domain: lists, lookups, filters."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from tortoise.expressions import Q, Subquery
@@ -11,6 +11,7 @@ from gql_portal.accounts.validation import MAX_EMAIL_LENGTH
 from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
 from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import BadUserInputError, NotFoundError
+from gql_portal.inputs import distinct, int_id
 from gql_portal.two_factor.gate import TwoFactorState
 from gql_portal.two_factor.models import TotpAuthenticator
 
@@ -32,11 +33,26 @@ class UserQuery:
     ids: list[int] | None = None
 
 
+# Longer than any email or display name: such a search matches nothing, and SQLite
+# refuses LIKE patterns past 50,000 bytes.
+MAX_SEARCH_LENGTH = MAX_EMAIL_LENGTH
+
+
 def parse_id(raw: str) -> int:
-    """Ids are positive integers; anything else names nothing that exists."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    """Ids are positive integers the database can hold; anything else names nothing."""
+    user_id = int_id(raw)
+    if user_id is None:
         raise NotFoundError()
-    return int(raw)
+    return user_id
+
+
+def checked_query(query: UserQuery) -> UserQuery:
+    if query.search is not None and len(query.search) > MAX_SEARCH_LENGTH:
+        raise BadUserInputError(
+            f"search is longer than {MAX_SEARCH_LENGTH} characters", field="search"
+        )
+    roles = list(distinct(query.roles, "roles")) if query.roles else query.roles
+    return replace(query, roles=roles)
 
 
 def user_condition(domain_id: int, query: UserQuery, rules: PasswordSecurityRules) -> Q:
@@ -79,7 +95,7 @@ async def list_users(
     await require_role(actor, READERS, operation="users", meta=meta)
     size = page_size(first)
     position = decode_cursor(after, "user", 1)
-    condition = user_condition(actor.domain_id, query, rules)
+    condition = user_condition(actor.domain_id, checked_query(query), rules)
     if position is not None:
         if not isinstance(position[0], str) or len(position[0]) > MAX_EMAIL_LENGTH:
             raise BadUserInputError("Malformed cursor", field="after")

@@ -37,7 +37,12 @@ def shape_error(
 ) -> GraphQLError:
     original = error.original_error
     if original is None and error.extensions and "code" in error.extensions:
-        return error  # shaped already (a streamed result passes two hooks)
+        if "requestId" in error.extensions or request_id is None:
+            return error  # shaped already (a streamed result passes two hooks)
+        return _with_request_id(error, request_id)
+    refused = _refused_value(error)
+    if refused:
+        original = None
     if original is not None and not isinstance(original, GraphQLError | PortalError):
         # A dependency fault is an answer ("try again"), not a masked internal error.
         original = unavailable_error(original) or original
@@ -51,6 +56,8 @@ def shape_error(
         # Syntax, validation and variable coercion errors: the client sent a bad request.
         extensions = {"code": ErrorCode.BAD_USER_INPUT.value}
         message = without_suggestion(error.message) if hide_suggestions else error.message
+        if refused:
+            message = _refusal_message(message)
     else:
         log.error(
             "unexpected error in %s (request %s)",
@@ -60,6 +67,8 @@ def shape_error(
         )
         extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
         message = MASKED_MESSAGE
+    if request_id is not None:
+        extensions["requestId"] = request_id
     return GraphQLError(
         message=message,
         nodes=error.nodes,
@@ -69,6 +78,36 @@ def shape_error(
         original_error=None,
         extensions=extensions,
     )
+
+
+def _with_request_id(error: GraphQLError, request_id: str) -> GraphQLError:
+    return GraphQLError(
+        message=error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "requestId": request_id},
+    )
+
+
+def _refused_value(error: GraphQLError) -> bool:
+    """A literal or variable a scalar could not parse: graphql-core reports it with the
+    parser's exception attached (``int()`` refuses 5,000 digits with a ValueError), at a
+    location of the document and before any field ran (no path). The client's input."""
+    return (
+        error.path is None
+        and bool(error.nodes)
+        and isinstance(error.original_error, ValueError | TypeError | OverflowError)
+    )
+
+
+def _refusal_message(message: str) -> str:
+    """graphql-core's "Expected value of type 'Int', but encountered error '<exception
+    text>'; found: <the literal>.": the type is the answer; neither Python's advice nor a
+    5,000-digit echo belongs in it."""
+    return message.partition(", but encountered error")[0] + "."
 
 
 class ErrorCodes(SchemaExtension):

@@ -15,17 +15,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gql_portal.api.input_text import variable_text_errors
 
 Plan = Callable[[Any], Any]
 _NO_PLAN: Any = object()
@@ -158,6 +164,25 @@ Entry = tuple[str, FieldDetailsList, Plan | None, ObjectPlan | None]
 
 
 class PortalExecutor(StrawberryGraphQLCoreExecutionContext):
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[GraphQLError] | Executor[Any]:
+        # Every path (HTTP fast path, strawberry's view, subscriptions) builds here.
+        errors = variable_text_errors(raw_variable_values)
+        if errors:
+            return errors
+        return super().build(
+            schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
+        )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per execution: a page of 50 users shares one grouped field set per object type.

@@ -21,6 +21,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from gql_portal.api.input_text import StorableTextLiterals
 from gql_portal.settings import Settings
 
 # Every field that checks a password or a code: one guess per document, so aliases,
@@ -130,6 +131,7 @@ def repetition_rule(max_repeats: int, max_directives: int) -> type[ValidationRul
 def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """Built once per schema: ValidationCache keys on these classes."""
     rules: list[type[ASTValidationRule]] = [
+        StorableTextLiterals,
         CredentialFieldLimit,
         depth_rule(settings.max_query_depth, None),
         aliases_rule(settings.max_aliases),

@@ -1,3 +1,5 @@
+import json
+
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -122,6 +124,12 @@ class GraphQLView(GraphQL[Context, None]):
             decoded = super().decode_json(data)
         except RecursionError:
             raise HTTPException(400, "The JSON body is nested too deeply") from None
+        except ValueError as error:
+            if isinstance(error, json.JSONDecodeError):
+                raise
+            # Python parses no integer of more than 4,300 digits (sys.int_info): answered
+            # as the JSON error it is (a 400 over HTTP, close 4400 over a WebSocket).
+            raise json.JSONDecodeError("A number has too many digits", str(data), 0) from None
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "The JSON body must be an object")
         return decoded

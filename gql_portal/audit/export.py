@@ -104,8 +104,9 @@ def _render(rows: list[dict[str, Any]], format: str) -> bytes:
     return text.encode()
 
 
-def _error(error: PortalError) -> Response:
-    body = {"errors": [{"message": error.message, "extensions": {"code": error.code.value}}]}
+def _error(error: PortalError, request_id: str | None) -> Response:
+    extensions = {"code": error.code.value, **error.extensions, "requestId": request_id}
+    body = {"errors": [{"message": error.message, "extensions": extensions}]}
     return JSONResponse(body, status_code=_STATUS.get(error.code, 500))
 
 
@@ -126,7 +127,7 @@ async def export_audit_events(request: Request) -> Response:
             raise BadUserInputError("format must be csv or ndjson", field="format")
         query = query_from_params(request.query_params, request.query_params.getlist("actions"))
     except PortalError as error:
-        return _error(error)
+        return _error(error, request.scope.get("state", {}).get("request_id"))
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     filename = f"audit-events-{viewer.user.domain_id}-{stamp}.{format}"
     return StreamingResponse(

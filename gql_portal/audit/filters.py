@@ -2,15 +2,14 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from tortoise.expressions import Q
 
 from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.errors import BadUserInputError
-
-MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit integer
+from gql_portal.inputs import distinct, int_id, require_text, utc_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +27,10 @@ class AuditQuery:
 def parse_user_id(raw: str | None, field: str) -> int | None:
     if raw is None:
         return None
-    raw = str(raw)
-    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_USER_ID:
+    user_id = int_id(raw)
+    if user_id is None:
         raise BadUserInputError(f"{field} is not a user id", field=field)
-    return int(raw)
+    return user_id
 
 
 def parse_job_id(raw: str | None) -> UUID | None:
@@ -44,11 +43,7 @@ def parse_job_id(raw: str | None) -> UUID | None:
 
 
 def aware(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise BadUserInputError(f"{field} needs a time zone (e.g. Z)", field=field)
-    return value.astimezone(UTC)
+    return None if value is None else utc_time(value, field)
 
 
 def build_query(
@@ -69,7 +64,7 @@ def build_query(
     if ip is not None and (not ip.strip() or len(ip) > 45):
         raise BadUserInputError("ip must be an address", field="ip")
     return AuditQuery(
-        actions=tuple(dict.fromkeys(AuditAction(a) for a in actions)) if actions else None,
+        actions=distinct((AuditAction(a) for a in actions), "actions") if actions else None,
         outcome=AuditOutcome(outcome) if outcome is not None else None,
         actor_id=parse_user_id(actor_id, "actorId"),
         target_id=parse_user_id(target_id, "targetUserId"),
@@ -81,7 +76,12 @@ def build_query(
 
 
 def query_from_params(params: Mapping[str, str], actions: Sequence[str]) -> AuditQuery:
-    """The export's query string: the same filters as ``AuditEventFilter``."""
+    """The export's query string: the same filters as ``AuditEventFilter``, all checked
+    here, before the response starts (a stream cannot turn into an error once it has)."""
+    for name, value in params.items():
+        require_text(value, name)
+    for value in actions:
+        require_text(value, "actions")
 
     def timestamp(name: str) -> datetime | None:
         raw = params.get(name)

@@ -12,12 +12,18 @@ from tortoise.functions import Count
 from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.directory import Page
 from gql_portal.accounts.models import User
-from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
+from gql_portal.api.pagination import (
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    malformed_cursor,
+    page_size,
+)
 from gql_portal.audit.filters import AuditQuery, before, event_condition
 from gql_portal.audit.models import AuditEvent
 from gql_portal.audit.services import RequestMeta
 from gql_portal.db import dialect
-from gql_portal.errors import BadUserInputError
+from gql_portal.inputs import MAX_BIG_ID, int_id
 
 CURSOR_KIND = "audit"
 NEWEST_FIRST = ("-occurred_at", "-id")
@@ -44,16 +50,11 @@ def _position(after: str | None) -> Q | None:
     position = decode_cursor(after, CURSOR_KIND, 2)
     if position is None:
         return None
-    raw_time, event_id = position
-    if not isinstance(raw_time, str) or not isinstance(event_id, int) or isinstance(event_id, bool):
-        raise BadUserInputError("Malformed cursor", field="after")
-    try:
-        occurred_at = datetime.fromisoformat(raw_time)
-    except ValueError:
-        raise BadUserInputError("Malformed cursor", field="after") from None
-    if occurred_at.tzinfo is None or not 0 < event_id < 2**63:
-        raise BadUserInputError("Malformed cursor", field="after")
-    return before(occurred_at, event_id)
+    raw_time, raw_id = position
+    event_id = int_id(raw_id, maximum=MAX_BIG_ID) if type(raw_id) is int else None
+    if event_id is None:
+        raise malformed_cursor()
+    return before(cursor_time(raw_time), event_id)
 
 
 async def list_events(

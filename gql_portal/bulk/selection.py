@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 from gql_portal.accounts.directory import UserQuery, user_condition
 from gql_portal.accounts.models import PasswordSecurityRules, Role
 from gql_portal.errors import BadUserInputError
+from gql_portal.inputs import distinct, int_id
 from gql_portal.two_factor.gate import TwoFactorState
 
 MAX_USER_IDS = 10_000
@@ -52,9 +53,10 @@ def parse_user_ids(raw: list[str] | None) -> tuple[int, ...] | None:
         raise BadUserInputError(f"At most {MAX_USER_IDS} user ids", field="userIds")
     ids: list[int] = []
     for value in raw:
-        if not value.isascii() or not value.isdigit() or len(value) > 18:
+        user_id = int_id(value)
+        if user_id is None:
             raise BadUserInputError(f"Not a user id: {value[:40]!r}", field="userIds")
-        ids.append(int(value))
+        ids.append(user_id)
     return tuple(sorted(set(ids)))
 
 
@@ -70,10 +72,12 @@ def build_selection(
         if value is not None and not value:
             raise BadUserInputError(f"{name} must not be empty; omit it to select all", field=name)
     return UserSelection(
-        roles=tuple(dict.fromkeys(roles)) if roles is not None else None,
+        roles=distinct(roles, "roles") if roles is not None else None,
         user_ids=parse_user_ids(user_ids),
         two_factor_states=(
-            tuple(dict.fromkeys(two_factor_states)) if two_factor_states is not None else None
+            distinct(two_factor_states, "twoFactorStates")
+            if two_factor_states is not None
+            else None
         ),
     )
 

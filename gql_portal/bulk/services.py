@@ -1,6 +1,6 @@
 """The rules of bulk jobs: who may start, cancel and read them, and one active job per domain."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from tortoise.exceptions import IntegrityError
@@ -10,7 +10,13 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
 from gql_portal.accounts.directory import Page
 from gql_portal.accounts.models import User
-from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
+from gql_portal.api.pagination import (
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    malformed_cursor,
+    page_size,
+)
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import RequestMeta, record_audit_event
 from gql_portal.bulk.dispatch import JobDispatcher
@@ -20,7 +26,6 @@ from gql_portal.bulk.runner import fail_job
 from gql_portal.bulk.selection import UserSelection, selection_condition
 from gql_portal.clock import utcnow
 from gql_portal.errors import (
-    BadUserInputError,
     JobConflictError,
     NotFoundError,
     QueueUnavailableError,
@@ -162,11 +167,11 @@ async def list_jobs(
     condition = Q(domain_id=actor.domain_id)
     position = decode_cursor(after, "bulkjob", 2)
     if position is not None:
+        created_at = cursor_time(position[0])
         try:
-            created_at = datetime.fromisoformat(str(position[0]))
             last_id = UUID(str(position[1]))
         except ValueError:
-            raise BadUserInputError("Malformed cursor", field="after") from None
+            raise malformed_cursor() from None
         condition &= Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
     rows = await BulkJob.filter(condition).order_by("-created_at", "-id").limit(size + 1)
     items = rows[:size]

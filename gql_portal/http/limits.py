@@ -6,12 +6,17 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gql_portal.logs import REQUEST_ID
+
 
 def error_body(
     message: str, code: str = "BAD_USER_INPUT", *, request_id: str | None = None
 ) -> bytes:
     """A GraphQL-shaped error, so clients can read HTTP-level refusals like any other."""
-    extensions = {"code": code} if request_id is None else {"code": code, "requestId": request_id}
+    extensions = {"code": code}
+    request_id = request_id or REQUEST_ID.get()  # set by EdgeMiddleware, the outermost layer
+    if request_id is not None:
+        extensions["requestId"] = request_id
     return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 

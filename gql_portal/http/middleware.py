@@ -1,13 +1,21 @@
-"""Plain ASGI middleware (not BaseHTTPMiddleware): request ids, headers and metrics."""
+"""Plain ASGI middleware (not BaseHTTPMiddleware): request ids, headers and metrics, and
+the last-resort answer for whatever escapes every other layer."""
 
+import logging
 import re
 import secrets
 import time
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql_portal import metrics
+from gql_portal.dependencies import unavailable_error
+from gql_portal.errors import ErrorCode
 from gql_portal.logs import REQUEST_ID
+
+log = logging.getLogger("gql_portal.errors")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -110,3 +118,23 @@ class EdgeMiddleware:
         if self.production:
             headers.append(HSTS)
         return headers
+
+
+async def last_resort(request: Request, error: Exception) -> Response:
+    """Starlette's ServerErrorMiddleware handler: an exception no layer answered leaves as
+    a contract error (a masked INTERNAL_SERVER_ERROR, or SERVICE_UNAVAILABLE for a
+    dependency fault), never Starlette's text/plain page. EdgeMiddleware wraps this layer,
+    so the answer carries the request id and the security headers like any other."""
+    request_id = REQUEST_ID.get()
+    unavailable = unavailable_error(error)
+    if unavailable is not None:
+        extensions = {"code": unavailable.code.value, **unavailable.extensions}
+        message, status = unavailable.message, 503
+        headers = {"retry-after": str(unavailable.extensions["retryAfter"])}
+    else:
+        log.error("unhandled error (request %s)", request_id, exc_info=error)
+        extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+        message, status, headers = "Internal server error", 500, {}
+    extensions["requestId"] = request_id
+    body = {"errors": [{"message": message, "extensions": extensions}]}
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -51,6 +51,14 @@ def require_code(code: str) -> str:
     return code
 
 
+_REPLACE_ENROLLMENT = (
+    'INSERT INTO "totp_enrollments" ("user_id", "secret_encrypted", "created_at", "expires_at")'
+    ' VALUES (?, ?, ?, ?) ON CONFLICT ("user_id") DO UPDATE SET'
+    ' "secret_encrypted" = excluded."secret_encrypted",'
+    ' "created_at" = excluded."created_at", "expires_at" = excluded."expires_at"'
+)
+
+
 async def begin_enrollment(*, viewer: Viewer, meta: RequestMeta) -> Enrollment:
     user = viewer.user
     if viewer.enrolled:
@@ -67,13 +75,13 @@ async def begin_enrollment(*, viewer: Viewer, meta: RequestMeta) -> Enrollment:
     secret = totp.new_secret()
     expires_at = now + timedelta(minutes=settings.enrollment_ttl_minutes)
     async with in_transaction() as connection:
-        await TotpEnrollment.filter(user_id=user.id).using_db(connection).delete()
-        await TotpEnrollment.create(
-            user_id=user.id,
-            secret_encrypted=encrypt_secret(secret),
-            created_at=now,
-            expires_at=expires_at,
-            using_db=connection,
+        # One statement: a delete-then-insert lets concurrent calls (two tabs) both insert,
+        # and the unique user_id refuse all but one. Here each waits for the one before
+        # and replaces it: the last call's secret stands, every call answers.
+        await execute(
+            connection,
+            _REPLACE_ENROLLMENT,
+            [user.id, encrypt_secret(secret), now, expires_at],
         )
         await record_audit_event(
             action=AuditAction.TOTP_ENROLLMENT_STARTED,

@@ -80,7 +80,8 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
         "code": "INTERNAL_SERVER_ERROR",
         "requestId": "req-0123456789",
     }
-    assert by_path["missing"]["extensions"] == {"code": "NOT_FOUND"}
+    # Every error names its request (CONTRACT section 5), expected ones too.
+    assert by_path["missing"]["extensions"] == {"code": "NOT_FOUND", "requestId": "req-0123456789"}
     assert by_path["missing"]["message"] == "Not found"
     raw = json.dumps(result.body)
     assert SECRET_DETAIL not in raw and "Traceback" not in raw and "RuntimeError" not in raw
