@@ -26,14 +26,17 @@ async def _admin(database: TestDatabase, statement: str) -> None:
 
 
 async def cut_off(database: TestDatabase) -> None:
-    """No new connection to this test database, and every open one killed."""
+    """No new connection to this test database, and every open one killed (again, for a
+    connection that was half-way through its start-up when the door closed)."""
     assert database.is_postgres
     await _admin(database, f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS false')
-    await _admin(
-        database,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{database.name}' AND pid <> pg_backend_pid()",
-    )
+    for _ in range(3):
+        await _admin(
+            database,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{database.name}' AND pid <> pg_backend_pid()",
+        )
+        await asyncio.sleep(0.1)
 
 
 async def restore(database: TestDatabase) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_ws import aconnect_ws
 
 from gql_portal.accounts.models import Role, User
 from gql_portal.app import create_app
@@ -27,6 +28,7 @@ pytestmark = [
 
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 ME = "{ me { email } }"
+WATCH = "subscription Watch($id: ID!) { bulkJob(id: $id) { id status } }"
 # Generous: the machine is shared; a healthy answer while down takes some milliseconds.
 DOWN_ANSWER_BOUND_SECONDS = 5.0
 RECOVERY_BOUND_SECONDS = 10.0
@@ -81,6 +83,19 @@ async def _reader(base: str, traffic: Traffic, token: str) -> None:
             await asyncio.sleep(0.005)
 
 
+async def _subscribe_while_down(base: str, token: str) -> dict[str, Any]:
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        aconnect_ws(f"{base}/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send_json(init)
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        watch = {"query": WATCH, "variables": {"id": "00000000-0000-0000-0000-000000000000"}}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": watch})
+        return dict(await asyncio.wait_for(ws.receive_json(), timeout=15))
+
+
 async def _until(condition: Callable[[], bool], failure: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -130,6 +145,8 @@ async def test_a_database_outage_under_live_traffic(database: TestDatabase) -> N
         ready = await http.get("/readyz")
         auth = {"authorization": f"Bearer {token}"}
         down_export = await http.get("/audit/export", headers=auth)
+        down_get = await http.get("/graphql", params={"query": ME}, headers=auth)
+        down_ws = await _subscribe_while_down(base, token)
         restored_at = time.monotonic()
         await restore(database)
         await _until(lambda: _count_since(traffic, restored_at, 200) >= 8, "no recovery")
@@ -145,6 +162,13 @@ async def test_a_database_outage_under_live_traffic(database: TestDatabase) -> N
     assert ready_after.status_code == 200, ready_after.json()
     assert down_export.status_code == 503 and down_export.headers["retry-after"] == "1"
     assert down_export.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    # strawberry's view (GET) answers like the fast path.
+    assert down_get.status_code == 503 and down_get.headers["retry-after"] == "1"
+    _assert_contract_answer(down_get.status_code, down_get.json(), down_get.headers)
+    # Over WebSocket: the subscription's error carries the same code.
+    assert down_ws["type"] in ("error", "next"), down_ws
+    ws_errors = down_ws["payload"] if down_ws["type"] == "error" else down_ws["payload"]["errors"]
+    assert [error["extensions"]["code"] for error in ws_errors] == ["SERVICE_UNAVAILABLE"]
     assert after.status_code == 200 and after.json()["data"]["me"]["email"] == admin.email
 
     for _, status, body, headers, _ in traffic.answers:
