@@ -181,6 +181,7 @@ async def test_a_database_outage_under_live_traffic(database: TestDatabase) -> N
     assert down_ws["type"] in ("error", "next"), down_ws
     ws_errors = down_ws["payload"] if down_ws["type"] == "error" else down_ws["payload"]["errors"]
     assert [error["extensions"]["code"] for error in ws_errors] == ["SERVICE_UNAVAILABLE"]
+    assert ws_errors[0]["extensions"]["requestId"], ws_errors
     assert after.status_code == 200 and after.json()["data"]["me"]["email"] == admin.email
 
     for _, status, body, headers, _ in traffic.answers:
