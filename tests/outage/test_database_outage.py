@@ -2,6 +2,7 @@
 the test database refusing connections and its open ones killed, then allowed back."""
 
 import asyncio
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -196,8 +197,10 @@ async def test_a_database_outage_under_live_traffic(database: TestDatabase) -> N
     recovered = min(a[0] + a[4] for a in traffic.answers if a[0] > restored_at and a[1] == 200)
     recovery = recovered - restored_at
     assert recovery < RECOVERY_BOUND_SECONDS
+    median_down = statistics.median(a[4] for a in while_down)
     print(
-        f"\noutage: {len(while_down)} answers while down, slowest {slowest_down * 1000:.0f} ms; "
+        f"\noutage: {len(while_down)} answers while down, median {median_down * 1000:.0f} ms, "
+        f"slowest {slowest_down * 1000:.0f} ms; "
         f"first success {recovery * 1000:.0f} ms after the database was allowed back"
     )
 
