@@ -60,8 +60,9 @@ async def test_ready_with_redis_up() -> None:
     async with client_with(redis_url=TEST_REDIS_URL) as client:
         response = await client.http.get("/readyz")
     assert response.status_code == 200
-    # No worker runs against the test Redis: visible, but the API is still ready.
-    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "workers": 0}
+    # However many workers are alive (none, usually), the API is ready.
+    checks = response.json()["checks"]
+    assert checks["database"] == checks["redis"] == "ok" and isinstance(checks["workers"], int)
 
 
 async def test_metrics_count_a_login(client: GraphQLClient) -> None:
