@@ -65,6 +65,12 @@ BULK_JOB_PROGRESS = Gauge(
     ["job_id"],
     multiprocess_mode="livemax",
 )
+WORKERS_ALIVE = Gauge(
+    "gql_portal_workers_alive",
+    "gql-portal worker processes with a live heartbeat in Redis, counted at each scrape "
+    "(0 while Redis does not answer).",
+    multiprocess_mode="mostrecent",
+)
 BULK_JOB_USERS = Counter(
     "gql_portal_bulk_job_users_total", "Users handled by bulk jobs, by result.", ["result"]
 )

@@ -6,12 +6,15 @@ from arq.cron import cron
 
 from gql_portal.audit.chain import seal_all
 from gql_portal.audit.retention import purge_all
+from workers.resilient import skips_outages
 
 
+@skips_outages
 async def seal_audit_chains(ctx: dict[str, Any]) -> int:
     return await seal_all()
 
 
+@skips_outages
 async def purge_audit_events(ctx: dict[str, Any]) -> int:
     return await purge_all()
 

@@ -1,5 +1,6 @@
 """arq jobs for bulk enablement: thin wrappers around ``gql_portal.bulk.runner``."""
 
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -9,13 +10,25 @@ from arq.connections import ArqRedis
 from gql_portal.bulk.dispatch import ENABLE_JOB_FUNCTION, enqueue
 from gql_portal.bulk.recovery import resume_stale_jobs
 from gql_portal.bulk.runner import run_enablement_job
+from gql_portal.dependencies import fault_name, is_unavailable
 from gql_portal.settings import get_settings
+from workers.resilient import retry_delay, skips_outages
+
+log = logging.getLogger("gql_portal.worker")
 
 
 async def enable_two_factor_job(ctx: dict[str, Any], job_id: str) -> str | None:
     # Work in slices below arq's job timeout; Retry puts the job straight back in the
     # queue, where it resumes from its checkpoint (here or on another worker).
-    result = await run_enablement_job(job_id, time_limit=get_settings().bulk_slice_seconds)
+    try:
+        result = await run_enablement_job(job_id, time_limit=get_settings().bulk_slice_seconds)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        # The database is down: the chunk in flight rolled back; try again later, capped.
+        delay = retry_delay(ctx.get("job_try", 1))
+        log.warning("bulk job %s paused: %s; retrying in %.1fs", job_id, fault_name(error), delay)
+        raise Retry(defer=delay) from None
     if not result.finished:
         raise Retry(defer=0)
     return result.job.status if result.job is not None else None
@@ -33,6 +46,7 @@ class _QueueResumer:
         return None
 
 
+@skips_outages
 async def resume_stale_bulk_jobs(ctx: dict[str, Any]) -> int:
     """A worker killed mid-job keeps arq's lock on it for the whole job timeout; this
     hands the job to a live worker as soon as its heartbeat is stale."""

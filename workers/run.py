@@ -1,8 +1,9 @@
 import asyncio
 
-from arq import run_worker as arq_run_worker
-from arq.worker import async_check_health
+from arq.worker import async_check_health, get_kwargs
 
+from gql_portal.logs import configure_logging
+from workers.resilient import ResilientWorker
 from workers.settings import WorkerSettings, redis_settings
 
 
@@ -10,5 +11,8 @@ def run_worker(*, check: bool = False) -> int:
     settings = redis_settings()
     if check:
         return asyncio.run(async_check_health(settings, queue_name=WorkerSettings.queue_name))
-    arq_run_worker(WorkerSettings, redis_settings=settings)  # type: ignore[arg-type]
+    configure_logging()  # JSON lines, like the API; arq alone logs nothing below WARNING
+    kwargs = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
+    worker = ResilientWorker(**{**kwargs, "redis_settings": settings})
+    worker.run()
     return 0

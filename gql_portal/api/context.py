@@ -8,7 +8,7 @@ from starlette.websockets import WebSocket
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.api.loaders import Loaders
 from gql_portal.audit.services import RequestMeta
-from gql_portal.errors import UnauthenticatedError
+from gql_portal.errors import PortalError
 
 
 @dataclass
@@ -17,7 +17,8 @@ class Context:
     response: Response | WebSocket | None
     meta: RequestMeta
     viewer: Viewer | None
-    auth_error: UnauthenticatedError | None = None
+    # UNAUTHENTICATED, or SERVICE_UNAVAILABLE when the session could not be read.
+    auth_error: PortalError | None = None
     loaders: Loaders = field(default_factory=Loaders)
     # Filled by strawberry from the websocket's connection_init payload.
     connection_params: dict[str, object] | None = None

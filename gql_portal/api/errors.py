@@ -1,7 +1,7 @@
 """Every error leaves with a contract code; anything unexpected is masked and logged."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -108,6 +108,28 @@ def _refusal_message(message: str) -> str:
     text>'; found: <the literal>.": the type is the answer; neither Python's advice nor a
     5,000-digit echo belongs in it."""
     return message.partition(", but encountered error")[0] + "."
+
+
+def unavailable_retry_after(errors: Iterable[Mapping[str, Any]]) -> int | None:
+    """Seconds for Retry-After when an answer carries SERVICE_UNAVAILABLE (it is then a 503),
+    else None. Reads formatted errors, so the fast path and strawberry's view share it."""
+    waits = [
+        int(extensions.get("retryAfter") or 1)
+        for error in errors
+        if (extensions := error.get("extensions") or {}).get("code")
+        == ErrorCode.SERVICE_UNAVAILABLE.value
+    ]
+    return max(waits) if waits else None
+
+
+def unavailable_headers(retry_after: int) -> dict[str, str]:
+    return {"retry-after": str(retry_after)}
+
+
+def unavailable_body(error: ServiceUnavailableError, request_id: str | None) -> dict[str, Any]:
+    """The answer to a dependency fault met before execution (reading the session)."""
+    extensions = {"code": error.code.value, **error.extensions, "requestId": request_id}
+    return {"data": None, "errors": [{"message": error.message, "extensions": extensions}]}
 
 
 class ErrorCodes(SchemaExtension):

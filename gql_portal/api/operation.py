@@ -26,7 +26,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gql_portal.api.context import Context
 from gql_portal.api.documents import DocumentCache, PreparedOperation
-from gql_portal.api.errors import shape_error
+from gql_portal.api.errors import shape_error, unavailable_headers, unavailable_retry_after
 from gql_portal.api.schema import PortalSchema
 from gql_portal.http.graphql_metrics import record_operation
 from gql_portal.http.media import (
@@ -136,6 +136,7 @@ class FastOperations:
         if errors:
             body["errors"] = [error.formatted for error in errors]
         status = 200
+        headers = None
         media_type = JSON
         if wants_graphql_response(request.headers.get("accept")):
             media_type = GRAPHQL_RESPONSE_JSON
@@ -143,7 +144,13 @@ class FastOperations:
                 # A request error (variables that do not coerce): no data entry, 400.
                 del body["data"]
                 status = 400
-        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+        if errors and (retry_after := unavailable_retry_after(body["errors"])) is not None:
+            # A dependency is down: proxies and clients know to retry, monitors to count it.
+            status = 503
+            headers = unavailable_headers(retry_after)
+        return Response(
+            orjson.dumps(body), status_code=status, headers=headers, media_type=media_type
+        )
 
 
 def fast_operations(schema: PortalSchema, settings: Settings) -> FastOperations:

@@ -1,5 +1,7 @@
 import json
+from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,11 +20,13 @@ from gql_portal.accounts.sessions import resolve_viewer
 from gql_portal.api.client_ip import client_ip
 from gql_portal.api.context import Context
 from gql_portal.api.documents import DocumentCache
+from gql_portal.api.errors import unavailable_body, unavailable_headers, unavailable_retry_after
 from gql_portal.api.operation import FastOperations
 from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
 from gql_portal.audit.services import RequestMeta
-from gql_portal.errors import UnauthenticatedError
+from gql_portal.dependencies import unavailable_error
+from gql_portal.errors import ServiceUnavailableError, UnauthenticatedError
 from gql_portal.http.limits import send_error
 from gql_portal.http.media import (
     GRAPHQL_RESPONSE_JSON,
@@ -65,7 +69,18 @@ async def build_context(
             context.viewer = await resolve_viewer(token)
         except UnauthenticatedError as error:
             context.auth_error = error
+        except Exception as error:
+            # The session cannot be read now: every field that needs the viewer answers
+            # SERVICE_UNAVAILABLE (HTTP 503), over HTTP and WebSocket alike.
+            context.auth_error = _unavailable_or_raise(error)
     return context
+
+
+def _unavailable_or_raise(error: Exception) -> ServiceUnavailableError:
+    unavailable = unavailable_error(error)
+    if unavailable is None:
+        raise error
+    return unavailable
 
 
 class _SubResponse(Response):
@@ -85,22 +100,33 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        if self.fast is not None and (found := await self.fast.prepare(request)):
-            prepared, variables, operation_name = found
-            context = await build_context(request, None, bearer_token(request))
-            if problem := variables_problem(variables, signed_in=context.viewer is not None):
-                await send_error(send, 400, problem, [])
-                return
-            data, errors = await self.fast.execute(prepared, variables, operation_name, context)
-            await self.fast.response(request, data, errors)(scope, receive, send)
-            return
         try:
-            response = await self.run(request)
+            response = await self._respond(request)
         except HTTPException as error:
             allow = [(b"allow", b"POST")] if error.status_code == 405 else []
             await send_error(send, error.status_code, error.reason, allow)
             return
+        except Exception as error:
+            # A dependency fault outside any resolver: still the contract's 503 answer.
+            unavailable = _unavailable_or_raise(error)
+            request_id = request.scope.get("state", {}).get("request_id")
+            response = Response(
+                orjson.dumps(unavailable_body(unavailable, request_id)),
+                status_code=503,
+                headers=unavailable_headers(unavailable.extensions["retryAfter"]),
+                media_type=JSON,
+            )
         await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        if self.fast is not None and (found := await self.fast.prepare(request)):
+            prepared, variables, operation_name = found
+            context = await build_context(request, None, bearer_token(request))
+            if problem := variables_problem(variables, signed_in=context.viewer is not None):
+                raise HTTPException(400, problem)
+            data, errors = await self.fast.execute(prepared, variables, operation_name, context)
+            return self.fast.response(request, data, errors)
+        return await self.run(request)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -211,4 +237,10 @@ class GraphQLView(GraphQL[Context, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400
+        if isinstance(response_data, dict):
+            errors: list[dict[str, Any]] = response_data.get("errors") or []  # type: ignore[assignment]
+            retry_after = unavailable_retry_after(errors)
+            if retry_after is not None:
+                response.status_code = 503
+                response.headers.update(unavailable_headers(retry_after))
         return response

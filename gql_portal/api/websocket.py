@@ -1,12 +1,15 @@
 """graphql-transport-ws: subscriptions only, each one checked against the session as it is
 now (a token logged out, reset or sent through the 2FA gate since connection_init counts)."""
 
+from typing import Any
+
 from graphql import GraphQLError, GraphQLFormattedError, OperationType, get_operation_ast
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage,
+    Message,
     SubscribeMessage,
 )
 
@@ -45,6 +48,17 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await self.view.refresh_viewer(self.context)  # type: ignore[attr-defined]
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        # Subscription errors skip the ErrorCodes extension: a dependency fault gets the
+        # connection's request id here, as it does over HTTP (CONTRACT section 8).
+        payload: Any = message.get("payload")
+        errors = payload if message["type"] == "error" else (payload or {}).get("errors")
+        for error in errors or ():
+            extensions = error.get("extensions") or {}
+            if extensions.get("code") == ErrorCode.SERVICE_UNAVAILABLE.value:
+                extensions.setdefault("requestId", self.context.meta.request_id)
+        await super().send_message(message)
 
     async def _refuse(self, operation_id: str, reason: str) -> None:
         message: ErrorMessage = {"id": operation_id, "type": "error", "payload": refusal(reason)}

@@ -13,11 +13,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.sessions import resolve_viewer
+from gql_portal.api.errors import unavailable_body, unavailable_headers
 from gql_portal.api.view import bearer_token, request_meta
 from gql_portal.audit.filters import AuditQuery, query_from_params
 from gql_portal.audit.models import EVENT_COLUMNS
 from gql_portal.audit.reader import stream_events
 from gql_portal.clock import utcnow
+from gql_portal.dependencies import unavailable_error
 from gql_portal.errors import (
     BadUserInputError,
     ErrorCode,
@@ -128,6 +130,17 @@ async def export_audit_events(request: Request) -> Response:
         query = query_from_params(request.query_params, request.query_params.getlist("actions"))
     except PortalError as error:
         return _error(error, request.scope.get("state", {}).get("request_id"))
+    except Exception as error:
+        # The database is down before the stream starts: the contract's 503, not a 500.
+        unavailable = unavailable_error(error)
+        if unavailable is None:
+            raise
+        request_id = request.scope.get("state", {}).get("request_id")
+        return JSONResponse(
+            unavailable_body(unavailable, request_id),
+            status_code=503,
+            headers=unavailable_headers(unavailable.extensions["retryAfter"]),
+        )
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     filename = f"audit-events-{viewer.user.domain_id}-{stamp}.{format}"
     return StreamingResponse(

@@ -4,6 +4,9 @@ import asyncio
 import sys
 from typing import TextIO
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
 from gql_portal.accounts.models import Domain, Role
 from gql_portal.audit.services import SYSTEM
 from gql_portal.bulk import services
@@ -12,8 +15,24 @@ from gql_portal.bulk.models import BulkJob, BulkJobStatus
 from gql_portal.bulk.selection import build_selection
 from gql_portal.errors import NotFoundError
 from gql_portal.settings import get_settings
+from gql_portal.worker_presence import count_alive
 
 BAR_WIDTH = 30
+NO_WORKER = "waiting for a worker: none is alive"
+
+
+async def workers_alive() -> int:
+    """Live ``gql-portal worker`` processes (0 when Redis cannot be asked either)."""
+    url = get_settings().redis_url
+    if url is None:
+        return 0
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return await count_alive(client)
+    except (RedisError, OSError):
+        return 0
+    finally:
+        await client.aclose()
 
 
 def progress_line(job: BulkJob) -> str:
@@ -59,6 +78,8 @@ async def bulk_enable(
             return 0
         where = "in this process" if isinstance(dispatcher, InProcessDispatcher) else "by a worker"
         print(f"bulk job {job.id}: enabling 2FA for {job.total:,} users, run {where}", file=out)
+        if not isinstance(dispatcher, InProcessDispatcher) and not await workers_alive():
+            print(NO_WORKER, file=out)
         job = await follow(job, out)
     finally:
         await dispatcher.close()

@@ -11,6 +11,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
+from gql_portal.dependencies import fault_name, is_unavailable
 from gql_portal.errors import QueueUnavailableError
 from gql_portal.settings import Settings
 
@@ -95,8 +96,11 @@ class InProcessDispatcher:
         while True:
             try:
                 await resume_stale_jobs(self, self._stale_seconds)
-            except Exception:
-                log.exception("resuming stale bulk jobs failed")
+            except Exception as error:
+                if not is_unavailable(error):
+                    log.exception("resuming stale bulk jobs failed")
+                else:  # one line per attempt while the database is down, no traceback
+                    log.warning("resuming stale bulk jobs skipped: %s", fault_name(error))
             await asyncio.sleep(max(1.0, self._stale_seconds / 2))
 
     async def dispatch(self, job_id: UUID, *, resume: bool = False) -> None:

@@ -1,6 +1,13 @@
-"""Operator endpoints: liveness, readiness (database and Redis answer) and metrics."""
+"""Operator endpoints: liveness, readiness (database and Redis answer) and metrics.
+
+``/readyz`` names each dependency: ``database`` and ``redis`` are ``ok``, ``down`` or
+``unset``; ``workers`` is the number of live workers (``unset`` without Redis, ``down``
+when Redis cannot be asked). No live worker does not make the API unready: it still
+answers everything but bulk jobs, which wait in the queue.
+"""
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,7 +21,11 @@ from starlette.routing import Route
 from tortoise.backends.base.config_generator import expand_db_url
 
 from gql_portal import metrics
+from gql_portal.dependencies import fault_name
 from gql_portal.settings import Settings
+from gql_portal.worker_presence import count_alive
+
+log = logging.getLogger("gql_portal.ops")
 
 PROBE_TIMEOUT_SECONDS = 2.0
 # A migrated schema, not merely a listening server.
@@ -59,8 +70,10 @@ def database_probe(database_url: str) -> Probe:
     return postgres_probe
 
 
-def redis_probe(redis_url: str) -> Probe:
-    async def probe() -> None:
+def redis_probe(redis_url: str) -> Callable[[], Awaitable[int]]:
+    """Pings Redis and answers the number of live workers."""
+
+    async def probe() -> int:
         client = redis.Redis.from_url(
             redis_url,
             socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
@@ -68,39 +81,59 @@ def redis_probe(redis_url: str) -> Probe:
         )
         try:
             await client.ping()
+            return await count_alive(client)
         finally:
             await client.aclose()
 
     return probe
 
 
-async def _check(probe: Probe) -> str:
+_DOWN = object()
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> object:
+    """The probe's answer, or _DOWN when the dependency does not answer (logged, not shown)."""
     try:
-        await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS * 2)
+        return await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS * 2)
     except Exception as error:  # any failure means "not ready"
-        return f"down: {type(error).__name__}"
-    return "ok"
+        log.warning("readiness: %s is down: %s", name, fault_name(error))
+        return _DOWN
 
 
 def ops_routes(settings: Settings) -> list[Route]:
-    probes = {"database": database_probe(settings.resolved_database_url)}
-    if settings.redis_url:
-        probes["redis"] = redis_probe(settings.redis_url)
+    probe_database = database_probe(settings.resolved_database_url)
+    probe_redis = redis_probe(settings.redis_url) if settings.redis_url else None
+
+    async def workers_alive() -> int | None:
+        if probe_redis is None:
+            return None
+        alive = await _check("redis", probe_redis)
+        return alive if isinstance(alive, int) else None
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        names = list(probes)
-        results = await asyncio.gather(*(_check(probes[name]) for name in names))
-        checks = dict(zip(names, results, strict=True))
-        ready = all(result == "ok" for result in results)
+        database, workers = await asyncio.gather(
+            _check("database", probe_database), workers_alive()
+        )
+        checks: dict[str, str | int] = {"database": "down" if database is _DOWN else "ok"}
+        if probe_redis is None:
+            checks.update(redis="unset", workers="unset")
+        else:
+            checks.update(
+                redis="down" if workers is None else "ok",
+                workers="down" if workers is None else workers,
+            )
+        ready = checks["database"] == "ok" and checks["redis"] != "down"
         return JSONResponse(
             {"status": "ok" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        if probe_redis is not None:
+            metrics.WORKERS_ALIVE.set(await workers_alive() or 0)
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

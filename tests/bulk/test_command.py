@@ -1,12 +1,16 @@
+import asyncio
 import io
 
 import pytest
+from redis.asyncio import Redis
 
 from gql_portal.accounts.models import Role, User
-from gql_portal.bulk.command import bulk_enable
+from gql_portal.bulk.command import NO_WORKER, bulk_enable
 from gql_portal.bulk.models import BulkJob
 from gql_portal.errors import NotFoundError
+from gql_portal.settings import get_settings
 from tests.bulk.helpers import make_many_users
+from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_domain
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -30,3 +34,31 @@ async def test_bulk_enable_for_operators(capsys: pytest.CaptureFixture[str]) -> 
     assert job.requested_by_id is None and job.status == "SUCCEEDED"
     with pytest.raises(NotFoundError):
         await bulk_enable(domain_name="missing.example", roles=None, dry_run=False, out=out)
+
+
+@pytest.mark.skipif(TEST_REDIS_URL is None, reason="GQL_PORTAL_TEST_REDIS_URL is not set")
+async def test_bulk_enable_says_when_no_worker_is_alive(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    redis = Redis.from_url(TEST_REDIS_URL or "")
+    await redis.flushdb()
+    await redis.aclose()
+    monkeypatch.setenv("GQL_PORTAL_REDIS_URL", TEST_REDIS_URL or "")
+    get_settings.cache_clear()
+    domain = await make_domain(two_factor=True)
+    await make_many_users(domain, 10)
+    out = io.StringIO()
+    running = asyncio.create_task(
+        bulk_enable(domain_name=domain.name, roles=[Role.USER], dry_run=False, out=out)
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while NO_WORKER not in out.getvalue():
+            assert asyncio.get_running_loop().time() < deadline, out.getvalue()
+            await asyncio.sleep(0.05)
+        assert "run by a worker" in out.getvalue()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        monkeypatch.delenv("GQL_PORTAL_REDIS_URL")
+        get_settings.cache_clear()

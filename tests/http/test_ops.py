@@ -28,7 +28,8 @@ async def test_healthz(client: GraphQLClient) -> None:
 async def test_ready_when_the_database_answers(client: GraphQLClient) -> None:
     response = await client.http.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+    checks = {"database": "ok", "redis": "unset", "workers": "unset"}
+    assert response.json() == {"status": "ok", "checks": checks}
 
 
 async def test_not_ready_when_postgres_is_down() -> None:
@@ -37,7 +38,7 @@ async def test_not_ready_when_postgres_is_down() -> None:
         response = await client.http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    assert response.json()["checks"]["database"].startswith("down")
+    assert response.json()["checks"]["database"] == "down"
 
 
 async def test_not_ready_when_the_sqlite_file_is_missing(tmp_path: object) -> None:
@@ -51,8 +52,7 @@ async def test_not_ready_when_redis_is_down(client: GraphQLClient) -> None:
         response = await down.http.get("/readyz")
     assert response.status_code == 503
     checks = response.json()["checks"]
-    assert checks["database"] == "ok"
-    assert checks["redis"].startswith("down")
+    assert checks == {"database": "ok", "redis": "down", "workers": "down"}
 
 
 @pytest.mark.skipif(TEST_REDIS_URL is None, reason="GQL_PORTAL_TEST_REDIS_URL is not set")
@@ -60,7 +60,9 @@ async def test_ready_with_redis_up() -> None:
     async with client_with(redis_url=TEST_REDIS_URL) as client:
         response = await client.http.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+    # However many workers are alive (none, usually), the API is ready.
+    checks = response.json()["checks"]
+    assert checks["database"] == checks["redis"] == "ok" and isinstance(checks["workers"], int)
 
 
 async def test_metrics_count_a_login(client: GraphQLClient) -> None:
@@ -147,3 +149,28 @@ def test_access_log_lines_never_carry_the_query_string() -> None:
     assert QueryStringFilter().filter(record)
     message = record.getMessage()
     assert "hunter2" not in message and "/graphql?[redacted]" in message
+
+
+@pytest.mark.skipif(TEST_REDIS_URL is None, reason="GQL_PORTAL_TEST_REDIS_URL is not set")
+async def test_workers_alive_are_counted_from_their_heartbeat_keys() -> None:
+    from redis.asyncio import Redis
+
+    from gql_portal import worker_presence
+
+    redis = Redis.from_url(TEST_REDIS_URL or "")
+    await redis.flushdb()
+    try:
+        await worker_presence.beat(redis, "host:1:a", "pid=1")
+        await worker_presence.beat(redis, "host:2:b", "pid=2")
+        async with client_with(redis_url=TEST_REDIS_URL) as client:
+            ready = await client.http.get("/readyz")
+            metrics = (await client.http.get("/metrics")).text
+            await worker_presence.forget(redis, "host:1:a")
+            fewer = (await client.http.get("/readyz")).json()["checks"]["workers"]
+        assert ready.status_code == 200 and ready.json()["checks"]["workers"] == 2
+        assert "gql_portal_workers_alive 2.0" in metrics
+        assert fewer == 1
+        assert 0 < await redis.ttl(worker_presence.worker_key("host:2:b")) <= 15
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
