@@ -81,7 +81,10 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        # `raise ... from None` says the context is not the cause (a body timeout is not
+        # a dependency fault though a TimeoutError was being handled).
+        suppressed = current.__suppress_context__
+        current = current.__cause__ or (None if suppressed else current.__context__)
 
 
 def _is_unavailable_cause(cause: BaseException) -> bool:

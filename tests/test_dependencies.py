@@ -57,3 +57,24 @@ async def test_postgres_answers_about_the_data_are_not_outages() -> None:
             await waiter.execute_query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE NOWAIT")
     assert isinstance(lock.value.__cause__ or lock.value, asyncpg.exceptions.LockNotAvailableError)
     assert not is_unavailable(lock.value)
+
+
+def test_an_error_raised_from_none_while_a_timeout_was_handled_is_not_an_outage() -> None:
+    """The body timeout raises its own error `from None` inside `except TimeoutError`: the
+    client was slow, no dependency was, so the answer stays the 408 (not a 503)."""
+
+    class SlowClientError(Exception):
+        pass
+
+    with pytest.raises(SlowClientError) as slow:
+        try:
+            raise TimeoutError
+        except TimeoutError:
+            raise SlowClientError from None
+    assert not is_unavailable(slow.value)
+    with pytest.raises(SlowClientError) as chained:
+        try:
+            raise TimeoutError
+        except TimeoutError as error:
+            raise SlowClientError from error
+    assert is_unavailable(chained.value)
