@@ -56,13 +56,10 @@ _GENERIC_MESSAGES = [
         (r"^Unknown type '", "Unknown type."),
     )
 ]
-# What else speaks of types, scalars, enums or input fields is a literal of the wrong type
+# What else speaks of types, enums or input fields is a literal of the wrong type
 # ("Expected value of type ...", "Value 'X' does not exist in 'E' enum", "String cannot
 # represent ...", strawberry's "Value cannot represent a DateTime").
-_TYPE_TALK = re.compile(
-    r"\btype '|\b(Int|Float|String|Boolean|ID|DateTime|JSON)\b|\benum\b|cannot represent"
-    r"|not defined by type|of required type|input field"
-)
+_TYPE_TALK = re.compile(r"type '|cannot represent| enum\b|input field")
 _WRONG_VALUE = "A value does not match the type expected here."
 
 
