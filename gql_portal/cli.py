@@ -98,6 +98,12 @@ def _create_user(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gql_portal.demo import seed_demo
 
+    if get_settings().is_production:
+        # Every demo account shares a password printed here and in the README.
+        raise CommandError(
+            "demo creates accounts with a published password: "
+            "refused in production (GQL_PORTAL_ENVIRONMENT=production)"
+        )
     if not 0 <= args.users <= MAX_DEMO_USERS:
         raise CommandError(f"--users must be between 0 and {MAX_DEMO_USERS:,}")
 

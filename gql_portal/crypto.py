@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gql_portal.files import PRIVATE_FILE, private_dir, tighten
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,13 @@ def load_keys(settings: Settings) -> list[bytes]:
 def _development_key(settings: Settings) -> bytes:
     path = settings.data_dir / DEV_KEY_FILE
     if path.exists():
+        tighten(path, PRIVATE_FILE)
         return path.read_bytes().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     key = Fernet.generate_key()
     # O_EXCL: two processes starting at once must not write two different keys.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     except FileExistsError:
         return path.read_bytes().strip()
     with os.fdopen(fd, "wb") as handle:

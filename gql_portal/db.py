@@ -5,6 +5,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
 
+from gql_portal.files import private_dir
 from gql_portal.settings import Settings
 
 MODEL_MODULES = [
@@ -53,8 +54,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 def ensure_data_dir(settings: Settings) -> None:
+    """Owner-only (0700): it holds the SQLite database and the development key."""
     if not settings.database_url or settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
 
 
 async def init_db(settings: Settings) -> None:

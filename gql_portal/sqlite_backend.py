@@ -14,6 +14,7 @@ are Tortoise's own.
 """
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import TransactionContext
@@ -23,6 +24,8 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
 )
 from tortoise.exceptions import TransactionManagementError
+
+from gql_portal.files import PRIVATE_FILE, create_private_file, tighten
 
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
@@ -37,7 +40,23 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             await self._connection.execute("BEGIN IMMEDIATE")
 
 
+def private_database_files(filename: str) -> None:
+    """The database holds password hashes and encrypted secrets: owner-only. SQLite
+    creates it 0644 (less the umask) and gives its -wal, -shm and -journal files the
+    database file's mode, so the file is created 0600 before SQLite opens it."""
+    if filename == ":memory:" or filename.startswith("file:"):
+        return
+    create_private_file(Path(filename))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        tighten(Path(filename + suffix), PRIVATE_FILE)
+
+
 class ImmediateSqliteClient(SqliteClient):
+    async def create_connection(self, with_db: bool) -> None:
+        if not self._connection:
+            private_database_files(self.filename)
+        await super().create_connection(with_db)
+
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 

@@ -7,7 +7,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from gql_portal.api.validation import without_suggestion
+from gql_portal.api.validation import production_message
 from gql_portal.dependencies import unavailable_error
 from gql_portal.errors import ErrorCode, PortalError, ServiceUnavailableError
 from gql_portal.logs import REQUEST_ID
@@ -55,9 +55,9 @@ def shape_error(
     elif original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable coercion errors: the client sent a bad request.
         extensions = {"code": ErrorCode.BAD_USER_INPUT.value}
-        message = without_suggestion(error.message) if hide_suggestions else error.message
-        if refused:
-            message = _refusal_message(message)
+        message = _refusal_message(error.message) if refused else error.message
+        if hide_suggestions:
+            message = production_message(message)
     else:
         log.error(
             "unexpected error in %s (request %s)",

@@ -1,13 +1,18 @@
 """The gate on every root field (no session, a pending session, or a full one), and the
 one rule for every field below it that leads to users other than the viewer."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql.pyutils import Path
 from strawberry.permission import BasePermission
 
-from gql_portal.accounts.authorization import READERS, record_access_denied
-from gql_portal.accounts.models import User
+from gql_portal.accounts.authorization import (
+    READERS,
+    SECURITY_ADMINS,
+    record_access_denied,
+    require_role,
+)
+from gql_portal.accounts.models import Role, User
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.api.context import Info
 from gql_portal.errors import ForbiddenError, TwoFactorRequiredError, UnauthenticatedError
@@ -110,3 +115,31 @@ async def require_sight_of_other_users(info: Info, *, domain_id: int, operation:
     if not may_see_other_users(info):
         await record_access_denied(actor=viewer.user, operation=operation, meta=info.context.meta)
         raise ForbiddenError()
+
+
+class RoleRequired(BasePermission):
+    """A full session holding one of ``roles``, checked before the resolver reads its
+    arguments (CONTRACT section 2: authentication, role, then everything else): a viewer
+    who may not use the operation gets FORBIDDEN and ACCESS_DENIED whatever it sent,
+    never a BAD_USER_INPUT that tells it how the input is checked. The service checks
+    the role again for its other callers; for a refused viewer it is never reached."""
+
+    message = "You are not allowed to do this"
+    roles: ClassVar[frozenset[Role]]
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = current_viewer(info)
+        await require_role(
+            viewer.user, self.roles, operation=info.field_name, meta=info.context.meta
+        )
+        return True
+
+
+class Readers(RoleRequired):
+    """The audit log, reports and bulk jobs: SECURITY_ADMIN, SYSTEM_ADMIN, AUDITOR."""
+
+    roles = READERS
+
+
+class SecurityAdmins(RoleRequired):
+    roles = SECURITY_ADMINS

@@ -40,8 +40,45 @@ MAX_CREDENTIAL_FIELDS = 1
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
+# graphql-core's and strawberry's messages for bad documents and variables quote the
+# schema's types, fields and arguments ("Int cannot represent ...", "Argument
+# 'Query.user(id:)' of type 'ID!' is required"): production answers each kind with one
+# fixed sentence instead. Syntax errors and the portal's own rules name nothing hidden.
+_GENERIC_MESSAGES = [
+    (re.compile(pattern), generic)
+    for pattern, generic in (
+        (r"^Variable '\$[^']*' (has invalid|of |cannot be |is of type )", "A variable is invalid."),
+        (r"^(Unknown a|A)rgument '|^Field '[^']*' argument '", "An argument is invalid."),
+        (r"^There can be only one argument", "An argument is repeated."),
+        (r"^Cannot query field '", "This field cannot be queried here."),
+        (r"must (not )?have a selection", "The selection of this field is invalid."),
+        (r"^Fragment (cannot|'[^']*' cannot) ", "This fragment cannot be used here."),
+        (r"^Fields '[^']*' conflict", "Fields with the same response name conflict."),
+        (r"^Unknown type '", "Unknown type."),
+    )
+]
+# What else speaks of types, enums or input fields is a literal of the wrong type
+# ("Expected value of type ...", "Value 'X' does not exist in 'E' enum", "String cannot
+# represent ...", strawberry's "Value cannot represent a DateTime").
+_TYPE_TALK = re.compile(r"type '|cannot represent| enum\b|input field")
+_WRONG_VALUE = "A value does not match the type expected here."
+
+
 def without_suggestion(message: str) -> str:
     return _SUGGESTION.sub("", message)
+
+
+def production_message(message: str) -> str:
+    """The message a bad request gets in production: no "Did you mean", and no name of a
+    type or argument (the code BAD_USER_INPUT and the error's position stay)."""
+    if message.startswith("Syntax Error:"):
+        return message
+    for pattern, generic in _GENERIC_MESSAGES:
+        if pattern.search(message):
+            return generic
+    if _TYPE_TALK.search(message):
+        return _WRONG_VALUE
+    return without_suggestion(message)
 
 
 def _root_fields(

@@ -2,7 +2,7 @@ import strawberry
 
 from gql_portal.accounts.types import PageInfo
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import FullyAuthenticated, current_viewer
+from gql_portal.api.permissions import Readers, current_viewer
 from gql_portal.audit import reader
 from gql_portal.audit.adoption import adoption_series
 from gql_portal.audit.filters import AuditQuery, build_query
@@ -35,7 +35,7 @@ def to_query(filter: AuditEventFilter | None) -> AuditQuery:
 @strawberry.type
 class AuditQueries:
     @strawberry.field(
-        permission_classes=[FullyAuthenticated],
+        permission_classes=[Readers],
         description="The viewer's domain's audit log, newest first. "
         "For SECURITY_ADMIN, SYSTEM_ADMIN and AUDITOR.",
     )
@@ -62,7 +62,7 @@ class AuditQueries:
         )
 
     @strawberry.field(
-        permission_classes=[FullyAuthenticated],
+        permission_classes=[Readers],
         description="Event counts per time bucket (UTC), action and outcome; newest first.",
     )
     async def audit_summary(
@@ -83,7 +83,7 @@ class AuditQueries:
         ]
 
     @strawberry.field(
-        permission_classes=[FullyAuthenticated],
+        permission_classes=[Readers],
         description="2FA adoption at the end of each of the last `days` days (UTC), oldest "
         "first; derived from today's counts and the audit log.",
     )

@@ -1,7 +1,7 @@
 import strawberry
 
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import FullyAuthenticated, current_viewer
+from gql_portal.api.permissions import SecurityAdmins, current_viewer
 from gql_portal.bulk import services
 from gql_portal.bulk.dispatch import request_dispatcher
 from gql_portal.bulk.selection import build_selection
@@ -11,7 +11,7 @@ from gql_portal.bulk.types import BulkJobType, BulkUserFilter
 @strawberry.type
 class BulkMutations:
     @strawberry.mutation(
-        permission_classes=[FullyAuthenticated],
+        permission_classes=[SecurityAdmins],
         description=(
             "Enable 2FA for many users (no filter: every user of the domain). SECURITY_ADMIN; "
             "one running job per domain (JOB_CONFLICT). dryRun only counts the selection."
@@ -40,7 +40,7 @@ class BulkMutations:
         return BulkJobType.from_model(job)
 
     @strawberry.mutation(
-        permission_classes=[FullyAuthenticated],
+        permission_classes=[SecurityAdmins],
         description="A queued job ends at once; a running one stops between two chunks.",
     )
     async def cancel_bulk_job(self, info: Info, id: strawberry.ID) -> BulkJobType:

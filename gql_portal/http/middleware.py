@@ -17,7 +17,9 @@ from gql_portal.logs import REQUEST_ID
 
 log = logging.getLogger("gql_portal.errors")
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# fullmatch, not match with ``$``: ``$`` also matches before a trailing newline, and a
+# client's "abcdefgh\n" went out in the response header, into audit rows and log lines.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -64,7 +66,7 @@ class EdgeMiddleware:
         incoming = next(
             (value for name, value in scope["headers"] if name == b"x-request-id"), b""
         ).decode("latin-1")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else secrets.token_hex(8)
+        request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
         if kind == "websocket":

@@ -45,6 +45,9 @@ class Enrollment:
     expires_at: datetime
 
 
+ALREADY_ENROLLED = "An authenticator is already enrolled: sign in with a code from it"
+
+
 def require_code(code: str) -> str:
     if not totp.is_well_formed_code(code):
         raise BadUserInputError("A code is exactly 6 digits", field="code")
@@ -223,7 +226,7 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
     require_code(code)
     user = viewer.user
     if viewer.enrolled:
-        raise BadUserInputError("An authenticator is already enrolled")
+        raise BadUserInputError(ALREADY_ENROLLED)
     enrollment = await TotpEnrollment.get_or_none(user_id=user.id)
     if enrollment is None or enrollment.expires_at <= utcnow():
         raise BadUserInputError("No enrollment in progress: call beginTotpEnrollment first")
@@ -232,6 +235,12 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
     async def check(
         authenticator: StoredAuthenticator | None, now: datetime, connection: BaseDBAsyncClient
     ) -> bool:
+        # A confirm from another tab (or a double click) may have enrolled while this one
+        # queued on the user's row lock: that is no guess, so nothing is counted and the
+        # transaction ends before its outcome is written. A fresh statement, because
+        # PostgreSQL re-reads only the locked rows of the lock query, not its outer join.
+        if await TotpAuthenticator.exists(user_id=user.id, using_db=connection):
+            raise BadUserInputError(ALREADY_ENROLLED)
         current = await TotpEnrollment.get_or_none(id=enrollment.id, using_db=connection)
         if current is None or current.expires_at <= now:
             return False

@@ -45,11 +45,11 @@ async def test_production_hides_ide_introspection_and_suggestions() -> None:
         assert refused.body["data"] is None
         assert "introspection has been disabled" in refused.errors[0]["message"]
     assert typo.code == "BAD_USER_INPUT"
-    assert typo.errors[0]["message"] == "Cannot query field 'mee' on type 'Query'."
+    assert typo.errors[0]["message"] == "This field cannot be queried here."
     assert enum_typo.errors and all("Did you mean" not in e["message"] for e in enum_typo.errors)
     assert typename.ok() == {"__typename": "Query"}
     for refused in (input_typo, variable_typo):
-        assert refused.errors and "serch" in refused.errors[0]["message"]
+        assert refused.errors and "UserFilter" not in refused.errors[0]["message"]
         assert all("Did you mean" not in e["message"] for e in refused.errors)
     assert headers["strict-transport-security"].startswith("max-age=")
 
