@@ -93,6 +93,9 @@ TYPE_NAMES, MEMBER_NAMES = _schema_names()
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+FRESH_ID = re.compile(r"[0-9a-f]{16}")
+
+
 def _named(message: str) -> set[str]:
     """Type names anywhere ("Int cannot represent"), other names where quoted."""
     quoted = {word for part in re.findall(r"'([^']*)'", message) for word in _WORD.findall(part)}
@@ -102,7 +105,9 @@ def _named(message: str) -> set[str]:
 def _assert_generic(result: Result) -> None:
     assert result.errors, result.body
     for error in result.errors:
-        assert error["extensions"] == {"code": "BAD_USER_INPUT"}, error
+        extensions = dict(error["extensions"])
+        assert FRESH_ID.fullmatch(extensions.pop("requestId")), error
+        assert extensions == {"code": "BAD_USER_INPUT"}, error
         assert not _named(error["message"]), error["message"]
 
 
@@ -133,6 +138,8 @@ async def test_production_keeps_the_position_and_code_of_each_error() -> None:
         variable = await client.execute(
             "query($first: Int) { users(first: $first) { edges { cursor } } }", {"first": "x"}
         )
+    for error in (*typo.errors, *variable.errors):
+        assert FRESH_ID.fullmatch(error["extensions"].pop("requestId")), error
     assert typo.errors == [
         {
             "message": "This field cannot be queried here.",

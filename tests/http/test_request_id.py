@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from gql_portal.accounts.models import Role
+from gql_portal.accounts.models import Role, User
 from gql_portal.audit.models import AuditEvent
 from gql_portal.logs import json_handler
 from tests.audit.helpers import signed_in
-from tests.factories import make_domain
+from tests.factories import make_domain, make_user
 from tests.graphql import LOGIN, GraphQLClient
 from tests.http.support import client_for
 from tests.http.test_errors import broken_app
@@ -39,10 +39,13 @@ REPLACED = [
 
 
 async def _login_failure_row(client: GraphQLClient, request_id: str) -> tuple[str, str | None]:
-    """A refused login (the fast path): the echoed id and the id on its audit row."""
+    """A refused login (the fast path): the echoed id and the id on its audit row. The
+    account exists: refusals of unknown emails write no audit row."""
+    if not await User.filter(email="known@ids.example").exists():
+        await make_user(await make_domain(), email="known@ids.example")
     response = await client.http.post(
         "/graphql",
-        json={"query": LOGIN, "variables": {"email": "nobody@x.example", "password": "wrong"}},
+        json={"query": LOGIN, "variables": {"email": "known@ids.example", "password": "wrong"}},
         headers={"X-Request-ID": request_id.encode("latin-1")},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
