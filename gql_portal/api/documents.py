@@ -8,10 +8,11 @@ request goes to strawberry's view, which answers it with the usual errors.
 
 from collections import OrderedDict
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -23,6 +24,8 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 
+from gql_portal.api.cost import fragments_of
+
 # Texts longer than this are checked every time instead of kept (the body limit is 100 kB).
 LONGEST_CACHED = 20_000
 
@@ -31,6 +34,8 @@ LONGEST_CACHED = 20_000
 class PreparedOperation:
     document: DocumentNode
     operation: OperationDefinitionNode
+    # For the cost check (api/cost.py), which runs on every request with its variables.
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
 
     @property
     def operation_type(self) -> OperationType:
@@ -76,4 +81,6 @@ class DocumentCache:
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation is OperationType.SUBSCRIPTION:
             return None
-        return PreparedOperation(document=document, operation=operation)
+        return PreparedOperation(
+            document=document, operation=operation, fragments=fragments_of(document)
+        )

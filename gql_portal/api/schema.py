@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from gql_portal.accounts.mutations import AccountMutations
 from gql_portal.accounts.queries import AccountQueries
+from gql_portal.api.cost import QueryCostLimit
 from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
 from gql_portal.api.executor import PortalExecutor
 from gql_portal.api.validation import validation_rules
@@ -64,6 +65,8 @@ def build_schema(settings: Settings | None = None, **options: Any) -> PortalSche
             lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
+            # After parsing and validation, before any resolver: nothing runs when refused.
+            lambda: QueryCostLimit(max_cost=settings.max_query_cost),
         ],
         execution_context_class=PortalExecutor,
         **options,
