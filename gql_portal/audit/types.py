@@ -73,16 +73,13 @@ class AuditEventType:
 
 
 async def _load_user(info: Info, user_id: int | None) -> UserType | None:
-    if user_id is None:
-        return None
-    user = await info.context.loaders.user.load(user_id)
     viewer = info.context.viewer
-    # Events are scoped to the viewer's domain; a user moved elsewhere is not shown.
-    if user is None or viewer is None or user.domain_id != viewer.user.domain_id:
+    if user_id is None or viewer is None:
         return None
-    from gql_portal.accounts.presenters import present_user
+    from gql_portal.accounts.presenters import present_user_by_id
 
-    return await present_user(info, user)
+    # Events are scoped to the viewer's domain; a user moved elsewhere is not shown.
+    return await present_user_by_id(info, user_id, domain_id=viewer.user.domain_id)
 
 
 @strawberry.type

@@ -35,10 +35,12 @@ class PasswordSecurityRulesType:
     async def updated_by(self, info: Info) -> UserType | None:
         if self.model.updated_by_id is None:
             return None
-        user = await info.context.loaders.user.load(self.model.updated_by_id)
-        from gql_portal.accounts.presenters import present_optional_user
+        from gql_portal.accounts.presenters import present_user_by_id
 
-        return await present_optional_user(info, user)
+        # Every node of a users page shows the same rules: one batch, then the cache.
+        return await present_user_by_id(
+            info, self.model.updated_by_id, domain_id=self.model.domain_id
+        )
 
 
 @strawberry.input
