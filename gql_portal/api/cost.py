@@ -156,12 +156,16 @@ def check_cost(
     raw_variables: Mapping[str, Any] | None,
     *,
     max_cost: int,
+    known_cost: int | None = None,
 ) -> GraphQLError | None:
-    """The refusal of an operation over ``max_cost``, or None to run it.
+    """The refusal of an operation over ``max_cost``, or None to run it. ``known_cost``:
+    the cost of an operation without variables, computed once (api/documents.py).
 
     Variables that do not coerce are left to the executor, which refuses them before any
     resolver runs.
     """
+    if known_cost is not None:
+        return None if known_cost <= max_cost else _refusal(known_cost, max_cost)
     variables: Mapping[str, Any] = {}
     if operation.variable_definitions:
         coerced = get_variable_values(
@@ -171,8 +175,10 @@ def check_cost(
             return None
         variables = coerced.coerced
     cost = operation_cost(schema, operation, fragments, variables)
-    if cost <= max_cost:
-        return None
+    return None if cost <= max_cost else _refusal(cost, max_cost)
+
+
+def _refusal(cost: int, max_cost: int) -> GraphQLError:
     error = QueryCostError(cost, max_cost)
     return GraphQLError(error.message, original_error=error)
 

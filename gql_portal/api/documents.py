@@ -24,7 +24,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 
-from gql_portal.api.cost import fragments_of
+from gql_portal.api.cost import fragments_of, operation_cost
 
 # Texts longer than this are checked every time instead of kept (the body limit is 100 kB).
 LONGEST_CACHED = 20_000
@@ -34,8 +34,10 @@ LONGEST_CACHED = 20_000
 class PreparedOperation:
     document: DocumentNode
     operation: OperationDefinitionNode
-    # For the cost check (api/cost.py), which runs on every request with its variables.
+    # For the cost check (api/cost.py) on every request; without variables the cost is
+    # the same every time, computed here once.
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    static_cost: int | None = None
 
     @property
     def operation_type(self) -> OperationType:
@@ -81,6 +83,12 @@ class DocumentCache:
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation is OperationType.SUBSCRIPTION:
             return None
+        fragments = fragments_of(document)
+        static_cost = (
+            None
+            if operation.variable_definitions
+            else operation_cost(self.schema, operation, fragments, {})
+        )
         return PreparedOperation(
-            document=document, operation=operation, fragments=fragments_of(document)
+            document=document, operation=operation, fragments=fragments, static_cost=static_cost
         )

@@ -110,6 +110,7 @@ class FastOperations:
             prepared.fragments,
             variables,
             max_cost=self.max_cost,
+            known_cost=prepared.static_cost,
         )
         if refusal is not None:
             data, errors = None, [refusal]
