@@ -25,12 +25,13 @@ import sqlite3
 import time
 from typing import Any
 
-from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 
@@ -66,6 +67,28 @@ class StatementDeadline:
         return 1 if time.monotonic() > self.deadline else 0
 
 
+class ReleasingTransactionContext(SqliteTransactionContext):
+    """Tortoise's context, except that a BEGIN that fails (another process kept the write
+    lock past the busy timeout) gives the connection back: Tortoise's own __aenter__ keeps
+    the connection's lock then, and every later statement of the process waits forever."""
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        connection: TransactionalDBClient = self.connection
+        return connection
+
+
 class ImmediateSqliteClient(SqliteClient):
     def __init__(self, file_path: str, **kwargs: Any) -> None:
         timeout = kwargs.pop("statement_timeout", None)  # not a PRAGMA
@@ -80,7 +103,7 @@ class ImmediateSqliteClient(SqliteClient):
             await self._connection.set_progress_handler(deadline.expired, PROGRESS_STEPS)
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ReleasingTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = ImmediateSqliteClient
