@@ -19,7 +19,7 @@ from gql_portal.audit.export import export_audit_events
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
-from gql_portal.db import close_db, ensure_data_dir, tortoise_config
+from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
@@ -79,7 +79,7 @@ def create_app(
             yield
             return
         ensure_data_dir(settings)
-        async with RegisterTortoise(app, config=tortoise_config(settings.resolved_database_url)):
+        async with RegisterTortoise(app, config=api_tortoise_config(settings)):
             freeze_startup_objects()
             if isinstance(bulk_dispatcher, InProcessDispatcher):
                 bulk_dispatcher.start_sweeper()

@@ -26,19 +26,37 @@ async def keep_session_state(connection: object) -> None:
     return None
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(
+    database_url: str, *, statement_timeout_seconds: float | None = None
+) -> dict[str, Any]:
+    """``statement_timeout_seconds``: the longest any one statement may run (waiting for a
+    lock included) before it is cancelled; None lets statements run as long as they need."""
     connection = expand_db_url(database_url)
+    credentials = connection["credentials"]
     if connection["engine"] == "tortoise.backends.sqlite":
         # Transactions BEGIN IMMEDIATE (see sqlite_backend.py).
         connection["engine"] = "gql_portal.sqlite_backend"
         # WAL and a busy timeout let the API, the worker and the CLI share one file.
-        connection["credentials"].setdefault("journal_mode", "WAL")
-        connection["credentials"].setdefault("busy_timeout", 10_000)
+        credentials.setdefault("journal_mode", "WAL")
+        credentials.setdefault("busy_timeout", 10_000)
         # WAL + NORMAL: never corrupt, and a crash of the process loses nothing; only a
         # power cut may undo the last commits. FULL would fsync every chunk of a bulk job.
-        connection["credentials"].setdefault("synchronous", "NORMAL")
+        credentials.setdefault("synchronous", "NORMAL")
+        if statement_timeout_seconds is not None:
+            credentials["statement_timeout"] = statement_timeout_seconds
+            # Waiting for another process's write lock is part of the statement's time.
+            credentials["busy_timeout"] = min(
+                int(credentials["busy_timeout"]), max(1, round(statement_timeout_seconds * 1000))
+            )
     elif connection["engine"] == "tortoise.backends.asyncpg":
-        connection["credentials"].setdefault("reset", keep_session_state)
+        credentials.setdefault("reset", keep_session_state)
+        if statement_timeout_seconds is not None:
+            # A startup parameter of every pooled connection, not a SET: nothing to reset.
+            server_settings = dict(credentials.get("server_settings") or {})
+            server_settings["statement_timeout"] = str(
+                max(1, round(statement_timeout_seconds * 1000))
+            )
+            credentials["server_settings"] = server_settings
     return {
         "connections": {"default": connection},
         "apps": {
@@ -51,6 +69,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def api_tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The API process's database: every statement a request sends has a deadline, so a
+    lock held elsewhere or a runaway query answers SERVICE_UNAVAILABLE instead of holding
+    the request (and its pooled connection) indefinitely. Migrations, the CLI and the bulk
+    worker keep no deadline: their statements (DDL, chunks of set-based writes) may
+    legitimately run longer, nobody waits on them interactively, and a cancelled chunk
+    would only be retried to be cancelled again."""
+    return tortoise_config(
+        settings.resolved_database_url,
+        statement_timeout_seconds=settings.statement_timeout_seconds,
+    )
 
 
 def ensure_data_dir(settings: Settings) -> None:

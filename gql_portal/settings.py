@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=100_000, ge=1024)
     max_field_repeats: int = Field(default=3, ge=1)
     max_directives: int = Field(default=4, ge=1)
-    # Static cost before execution: a list costs its `first` (default 50) times its selection.
-    max_query_cost: int = Field(default=50_000, ge=1)
+    # Static cost before execution (api/cost.py): a list costs its `first` (default 50) times
+    # its selection, objects 1. The largest real page (500 audit events with actor and target,
+    # each with domain and twoFactor) costs 5,001; 5 aliased users pages of 500 cost 10,005.
+    max_query_cost: int = Field(default=8_000, ge=1)
     # Every API statement: PostgreSQL statement_timeout, SQLite a progress-handler deadline.
     statement_timeout_seconds: float = Field(default=5.0, gt=0)
 

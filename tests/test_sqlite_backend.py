@@ -1,10 +1,12 @@
 """SQLite transactions take the write lock at BEGIN (gql_portal/sqlite_backend.py): another
 process's commit can no longer fail a request's transaction half-way through."""
 
+import asyncio
 import sqlite3
 
 import pytest
 from tortoise import connections
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.models import User
@@ -51,3 +53,27 @@ async def test_a_failed_transaction_leaves_none_open(database: TestDatabase) -> 
     async with in_transaction() as connection:
         await execute(connection, "UPDATE users SET code_failures = 2 WHERE id = ?", [user.id])
     assert (await User.get(id=user.id)).code_failures == 2
+
+
+async def test_a_begin_refused_by_another_writer_gives_the_connection_back(
+    database: TestDatabase,
+) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite's single shared connection")
+    client = connections.get("default")
+    other = sqlite3.connect(client.filename, isolation_level=None)
+    await client.execute_script("PRAGMA busy_timeout = 100")
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process keeps the write lock
+        with pytest.raises(TransactionManagementError, match="locked"):
+            async with in_transaction():
+                pass
+        other.execute("ROLLBACK")
+        # Tortoise's own context kept the connection's lock here: this waited forever.
+        rows = await asyncio.wait_for(client.execute_query_dict("SELECT 1 AS one"), 5)
+        assert rows[0]["one"] == 1
+    finally:
+        other.close()
+        await asyncio.wait_for(client.execute_script("PRAGMA busy_timeout = 10000"), 5)
+    async with in_transaction() as connection:
+        await execute(connection, "UPDATE users SET code_failures = 0 WHERE id = 0", [])

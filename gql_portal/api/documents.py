@@ -21,10 +21,11 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -38,6 +39,8 @@ from graphql.language import SourceLocation
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+
+from gql_portal.api.cost import fragments_of, operation_cost
 
 # Texts longer than this are kept only among the last few (the body limit is 100 kB).
 LONGEST_CACHED = 20_000
@@ -78,6 +81,10 @@ class Outcome:
 class PreparedOperation:
     document: DocumentNode
     operation: OperationDefinitionNode
+    # For the cost check (api/cost.py) on every request; without variables the cost is
+    # the same every time, computed here once.
+    fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
+    static_cost: int | None = None
 
     @property
     def operation_type(self) -> OperationType:
@@ -101,6 +108,8 @@ class DocumentCache:
         self.maxsize = maxsize
         self._entries: OrderedDict[str, Outcome] = OrderedDict()
         self._recent: OrderedDict[str, Outcome] = OrderedDict()
+        # The operation of a valid text with its fragments and static cost, for every request.
+        self._operations: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gql-documents")
 
     async def outcome(self, query: str) -> Outcome:
@@ -131,13 +140,37 @@ class DocumentCache:
 
     async def prepare(self, query: str, operation_name: str | None) -> PreparedOperation | None:
         """The valid query or mutation to run, or None when strawberry's view must answer."""
+        key = (query, operation_name)
+        prepared = self._operations.get(key)
+        if prepared is not None:
+            self._operations.move_to_end(key)
+            return prepared
+        prepared = await self._prepare(query, operation_name)
+        if prepared is not None and len(query) <= LONGEST_CACHED:
+            self._operations[key] = prepared
+            if len(self._operations) > self.maxsize:
+                self._operations.popitem(last=False)
+        return prepared
+
+    async def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation | None:
         found = await self.outcome(query)
         if found.document is None or found.errors:
             return None
         operation = get_operation_ast(found.document, operation_name)
         if operation is None or operation.operation is OperationType.SUBSCRIPTION:
             return None
-        return PreparedOperation(document=found.document, operation=operation)
+        fragments = fragments_of(found.document)
+        static_cost = (
+            None
+            if operation.variable_definitions
+            else operation_cost(self.schema, operation, fragments, {})
+        )
+        return PreparedOperation(
+            document=found.document,
+            operation=operation,
+            fragments=fragments,
+            static_cost=static_cost,
+        )
 
     def examine(self, query: str) -> Outcome:
         """Parse and validate; pure, so it may run in the worker thread."""

@@ -1,13 +1,18 @@
 """Batch reads (one query per kind, whatever the count) and the DataLoaders built on
-them, created per request so nothing is shared between viewers."""
+them, created per request so nothing is shared between viewers: a DataLoader also caches,
+so a per-domain value asked for by every node of a page is computed once per request."""
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
+from gql_portal.clock import utcnow
 from gql_portal.sql import M, fetch, in_ids
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator
+from gql_portal.two_factor.stats import TwoFactorCounts, count_two_factor
 
 
 async def _select(model: type[M], column: str, keys: Iterable[int]) -> list[M]:
@@ -82,6 +87,11 @@ async def _load_recovery_counts(user_ids: Sequence[int]) -> list[int]:
     return [counts.get(key, 0) for key in user_ids]
 
 
+async def _load_two_factor_counts(domain_ids: Sequence[int]) -> list[TwoFactorCounts]:
+    now = utcnow()
+    return list(await asyncio.gather(*(count_two_factor(key, now) for key in domain_ids)))
+
+
 class Loaders:
     def __init__(self) -> None:
         self.domain = DataLoader(load_fn=_load_domains)
@@ -89,3 +99,15 @@ class Loaders:
         self.user = DataLoader(load_fn=_load_users)
         self.authenticator = DataLoader(load_fn=_load_authenticators)
         self.recovery_codes_remaining = DataLoader(load_fn=_load_recovery_counts)
+        self.two_factor_counts = DataLoader(load_fn=_load_two_factor_counts)
+        self._by_selection: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def for_selection(
+        self, key: Hashable, load_fn: Callable[[list[Any]], Awaitable[Sequence[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """One loader per distinct selection: what a batch builds depends on what the
+        document asks of it (a user's twoFactor, its domain), and equal selections share."""
+        loader = self._by_selection.get(key)
+        if loader is None:
+            loader = self._by_selection[key] = DataLoader(load_fn=load_fn)
+        return loader

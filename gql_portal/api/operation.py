@@ -25,6 +25,7 @@ from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gql_portal.api.context import Context
+from gql_portal.api.cost import check_cost
 from gql_portal.api.documents import DocumentCache, PreparedOperation
 from gql_portal.api.errors import shape_error, unavailable_headers, unavailable_retry_after
 from gql_portal.api.schema import PortalSchema
@@ -60,10 +61,13 @@ def _operation_fields(body: Any) -> tuple[str, dict[str, Any] | None, str | None
 
 
 class FastOperations:
-    def __init__(self, schema: PortalSchema, documents: DocumentCache, *, production: bool):
+    def __init__(
+        self, schema: PortalSchema, documents: DocumentCache, *, production: bool, max_cost: int
+    ):
         self.schema = schema
         self.documents = documents
         self.hide_suggestions = production
+        self.max_cost = max_cost
 
     def accepts(self, request: Request) -> bool:
         if request.method != "POST":
@@ -99,21 +103,18 @@ class FastOperations:
         context: Context,
     ) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
         started = time.perf_counter()
-        try:
-            outcome: ExecutionResult | Awaitable[ExecutionResult] = execute(
-                self.schema._schema,
-                prepared.document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
-                executor_class=self.schema.execution_context_class,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                hide_suggestions=self.hide_suggestions,
-            )
-            result = await outcome if isawaitable(outcome) else outcome
-            data, errors = result.data, list(result.errors or ())
-        except Exception as error:
-            data, errors = None, [GraphQLError(str(error), original_error=error)]
+        refusal = check_cost(
+            self.schema._schema,
+            prepared.operation,
+            prepared.fragments,
+            variables,
+            max_cost=self.max_cost,
+            known_cost=prepared.static_cost,
+        )
+        if refusal is not None:
+            data, errors = None, [refusal]
+        else:
+            data, errors = await self._run(prepared, variables, operation_name, context)
         request_id = context.meta.request_id
         errors = [
             shape_error(error, request_id, hide_suggestions=self.hide_suggestions)
@@ -127,6 +128,29 @@ class FastOperations:
             time.perf_counter() - started,
         )
         return data, errors
+
+    async def _run(
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Context,
+    ) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+        try:
+            outcome: ExecutionResult | Awaitable[ExecutionResult] = execute(
+                self.schema._schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                executor_class=self.schema.execution_context_class,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                hide_suggestions=self.hide_suggestions,
+            )
+            result = await outcome if isawaitable(outcome) else outcome
+            return result.data, list(result.errors or ())
+        except Exception as error:
+            return None, [GraphQLError(str(error), original_error=error)]
 
     @staticmethod
     def response(
@@ -154,4 +178,9 @@ class FastOperations:
 
 
 def fast_operations(schema: PortalSchema, settings: Settings) -> FastOperations:
-    return FastOperations(schema, schema.documents, production=settings.is_production)
+    return FastOperations(
+        schema,
+        schema.documents,
+        production=settings.is_production,
+        max_cost=settings.max_query_cost,
+    )

@@ -7,6 +7,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from gql_portal.accounts.mutations import AccountMutations
 from gql_portal.accounts.queries import AccountQueries
+from gql_portal.api.cost import QueryCostLimit
 from gql_portal.api.documents import DocumentCache, PreparedDocuments
 from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
 from gql_portal.api.executor import PortalExecutor
@@ -57,6 +58,8 @@ def build_schema(settings: Settings | None = None, **options: Any) -> PortalSche
             OperationMetrics,
             ProductionErrorCodes if settings.is_production else ErrorCodes,
             lambda: PreparedDocuments(portal.documents),
+            # After parsing and validation, before any resolver: nothing runs when refused.
+            lambda: QueryCostLimit(max_cost=settings.max_query_cost),
         ],
         execution_context_class=PortalExecutor,
         **options,

@@ -6,7 +6,7 @@ from strawberry.scalars import JSON
 
 from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import visible_user
+from gql_portal.api.permissions import may_see_other_users
 from gql_portal.audit.filters import AuditQuery
 from gql_portal.audit.models import AuditAction, AuditEvent, AuditOutcome
 from gql_portal.audit.reader import TimeBucket, count_events
@@ -74,11 +74,14 @@ class AuditEventType:
 
 
 async def _load_user(info: Info, user_id: int | None) -> UserType | None:
-    # A user moved to another domain since the event is not shown (visible_user).
-    user = await visible_user(info, user_id)
-    from gql_portal.accounts.presenters import present_optional_user
+    # Only for viewers who may see other users (api/permissions.py); a user moved to
+    # another domain since the event is not shown.
+    viewer = info.context.viewer
+    if user_id is None or viewer is None or not may_see_other_users(info):
+        return None
+    from gql_portal.accounts.presenters import present_user_by_id
 
-    return await present_optional_user(info, user)
+    return await present_user_by_id(info, user_id, domain_id=viewer.user.domain_id)
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ import strawberry
 from gql_portal.accounts.models import PasswordSecurityRules
 from gql_portal.accounts.types import UserType
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import visible_user
+from gql_portal.api.permissions import may_see_other_users
 
 
 @strawberry.type(name="PasswordSecurityRules")
@@ -36,10 +36,14 @@ class PasswordSecurityRulesType:
         description="For roles that may list users; null otherwise and in a login answer."
     )
     async def updated_by(self, info: Info) -> UserType | None:
-        user = await visible_user(info, self.model.updated_by_id)
-        from gql_portal.accounts.presenters import present_optional_user
+        if self.model.updated_by_id is None or not may_see_other_users(info):
+            return None
+        from gql_portal.accounts.presenters import present_user_by_id
 
-        return await present_optional_user(info, user)
+        # Every node of a users page shows the same rules: one batch, then the cache.
+        return await present_user_by_id(
+            info, self.model.updated_by_id, domain_id=self.model.domain_id
+        )
 
 
 @strawberry.input
