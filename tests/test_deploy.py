@@ -238,8 +238,16 @@ def app_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         GQL_PORTAL_TRUSTED_PROXIES="127.0.0.1",
         GQL_PORTAL_LOG_LEVEL="WARNING",
     )
-    for command in (["migrate"], ["demo"]):
-        subprocess.run([str(CLI), *command], env=env, check=True, capture_output=True, timeout=180)
+    # `demo` refuses production (its accounts share a published password): the test seeds
+    # the same database and keys as a development run, then serves it in production.
+    for command, environment in ((["migrate"], "production"), (["demo"], "development")):
+        subprocess.run(
+            [str(CLI), *command],
+            env={**env, "GQL_PORTAL_ENVIRONMENT": environment},
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     yield env
 
 
