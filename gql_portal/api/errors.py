@@ -39,7 +39,7 @@ def shape_error(
     if original is None and error.extensions and "code" in error.extensions:
         if "requestId" in error.extensions or request_id is None:
             return error  # shaped already (a streamed result passes two hooks)
-        return _with_request_id(error, request_id)
+        return _rebuilt(error, error.message, {**error.extensions, "requestId": request_id})
     refused = _refused_value(error)
     if refused:
         original = None
@@ -69,6 +69,11 @@ def shape_error(
         message = MASKED_MESSAGE
     if request_id is not None:
         extensions["requestId"] = request_id
+    return _rebuilt(error, message, extensions)
+
+
+def _rebuilt(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    """The error as the client sees it: same place, the contract's message and extensions."""
     return GraphQLError(
         message=message,
         nodes=error.nodes,
@@ -77,18 +82,6 @@ def shape_error(
         path=error.path,
         original_error=None,
         extensions=extensions,
-    )
-
-
-def _with_request_id(error: GraphQLError, request_id: str) -> GraphQLError:
-    return GraphQLError(
-        message=error.message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions={**(error.extensions or {}), "requestId": request_id},
     )
 
 
