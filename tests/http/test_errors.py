@@ -3,9 +3,7 @@
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 import strawberry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +15,6 @@ from gql_portal.api.schema import PortalSchema
 from gql_portal.api.view import GraphQLView
 from gql_portal.errors import NotFoundError
 from gql_portal.http.middleware import EdgeMiddleware
-from gql_portal.logs import json_handler
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import GraphQLClient
 from tests.http.support import client_for
@@ -50,19 +47,6 @@ def broken_app() -> Starlette:
         routes=[Route("/graphql", view, methods=["GET", "POST"])],
         middleware=[Middleware(EdgeMiddleware)],
     )
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = json_handler(stream)
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(previous)
 
 
 async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(

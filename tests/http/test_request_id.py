@@ -6,9 +6,7 @@ extensions and log lines."""
 import asyncio
 import io
 import json
-import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from starlette.applications import Starlette
 
 from gql_portal.accounts.models import Role, User
 from gql_portal.audit.models import AuditEvent
-from gql_portal.logs import json_handler
 from tests.audit.helpers import signed_in
 from tests.factories import make_domain, make_user
 from tests.graphql import LOGIN, GraphQLClient
@@ -150,19 +147,6 @@ async def test_the_websocket_path_checks_the_id_too(
         assert event.request_id == request_id
     else:
         assert event.request_id is not None and FRESH.fullmatch(event.request_id)
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = json_handler(stream)
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(previous)
 
 
 @pytest.mark.parametrize("request_id", ["abcdefgh\n", "y" * 500], ids=repr)
