@@ -25,7 +25,7 @@ from gql_portal.http.cors import CorsMiddleware
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
-from gql_portal.http.origins import exact_origins
+from gql_portal.http.origins import check_public_origin, exact_origins
 from gql_portal.portal.routes import portal_routes
 from gql_portal.settings import Settings, get_settings
 
@@ -69,6 +69,7 @@ def create_app(
     production = settings.is_production
     schema = build_schema(settings)
     cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
+    check_public_origin(settings)
     graphql = GraphQLView(
         schema,
         graphql_ide=None if production else "graphiql",

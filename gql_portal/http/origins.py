@@ -12,13 +12,24 @@ _HTTP_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
 @lru_cache(maxsize=8)
-def exact_origins(listed: str) -> frozenset[str]:
+def exact_origins(listed: str, setting: str = "GQL_PORTAL_CORS_ORIGINS") -> frozenset[str]:
     """``GQL_PORTAL_CORS_ORIGINS`` as normalised origins; a wildcard or a URL with a path
     is a configuration error (raised at start), never a wider allow-list."""
     origins = [item.strip() for item in listed.split(",") if item.strip()]
     if "*" in origins:
-        raise ValueError("GQL_PORTAL_CORS_ORIGINS lists exact origins; '*' is not allowed")
-    return normalize_allowed_origins(origins)
+        raise ValueError(f"{setting} lists exact origins; '*' is not allowed")
+    try:
+        return normalize_allowed_origins(origins)
+    except ValueError:
+        raise ValueError(
+            f"{setting}: expected origins like https://a.example (no path), got {listed!r}"
+        ) from None
+
+
+def check_public_origin(settings: Settings) -> None:
+    if settings.public_origin:
+        if len(exact_origins(settings.public_origin, "GQL_PORTAL_PUBLIC_ORIGIN")) != 1:
+            raise ValueError("GQL_PORTAL_PUBLIC_ORIGIN is one origin, e.g. https://a.example")
 
 
 def own_origin(
