@@ -20,8 +20,8 @@ from strawberry.types.unset import UNSET, UnsetType
 from gql_portal.api.context import Context, build_context, unavailable_or_raise
 from gql_portal.api.credentials import (
     Credentials,
-    app_settings,
     request_credentials,
+    server_origin,
     websocket_credentials,
 )
 from gql_portal.api.documents import DocumentCache
@@ -37,7 +37,6 @@ from gql_portal.http.media import (
     is_request_error,
     wants_graphql_response,
 )
-from gql_portal.http.origins import own_origin
 
 
 def cookie_refusal(request: Request, credentials: Credentials) -> Response:
@@ -110,12 +109,9 @@ class GraphQLView(GraphQL[Context, None]):
         return graphiql_page()
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
-        # Behind a proxy the own origin may not be the Host header (PUBLIC_ORIGIN).
-        peer = request.client.host if request.client else None
-        own = own_origin(request.scope["scheme"], request.headers, peer, app_settings(request))
-        return normalize_origin(origin) == own or super().is_websocket_origin_allowed(
-            request, origin
-        )
+        # Strawberry compares Origin with Host; behind a proxy the own origin may differ.
+        own = normalize_origin(origin) == server_origin(request)
+        return own or super().is_websocket_origin_allowed(request, origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: the token may come in connection_init.

@@ -19,7 +19,7 @@ from gql_portal.clock import utcnow
 from tests.database import TestDatabase
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import LOGIN
-from tests.http.server_process import ServerProcess
+from tests.http.server_process import ServerProcess, read_answer
 
 FRONTEND = "http://localhost:5173"  # listed in GQL_PORTAL_CORS_ORIGINS
 EVIL = "http://evil.example"
@@ -196,3 +196,32 @@ async def test_websocket_cookie_only_from_the_own_origin(server: ServerProcess) 
     with pytest.raises(InvalidStatus):
         async with socket(server, EVIL, cookie):
             pass
+
+
+async def test_a_raw_cross_site_form_post_changes_nothing(server: ServerProcess) -> None:
+    """What a hostile page's <form method=post enctype=text/plain> makes a browser send."""
+    _, cookie = await _admin(server, cookie=True)
+    body = b'{"query": "mutation { logout }", "x": "="}'
+    for extra in [b"", b"X-Session-Transport: cookie\r\n"]:
+        request = (
+            b"POST /graphql HTTP/1.1\r\n"
+            + f"Host: 127.0.0.1:{server.port}\r\n".encode()
+            + b"Origin: http://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+            + b"Sec-Fetch-Mode: navigate\r\nContent-Type: text/plain\r\n"
+            + f"Cookie: gqlp_session={cookie}\r\n".encode()
+            + extra
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        with server.connect() as connection:
+            connection.sendall(request)
+            answer = read_answer(connection)
+        assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]
+        assert b'"FORBIDDEN"' in answer and b"set-cookie" not in answer.lower()
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        still = await http.post(
+            "/graphql",
+            json={"query": "{ me { email } }"},
+            headers={"X-Session-Transport": "cookie", "Cookie": f"gqlp_session={cookie}"},
+        )
+    assert still.json()["data"]["me"]["email"]

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_portal.accounts.models import LoginThrottle, Role, Session
+from gql_portal.accounts.models import LoginIpThrottle, LoginThrottle, Role, Session
 from gql_portal.api.view import GraphQLView
 from gql_portal.app import create_app
 from gql_portal.audit.models import AuditEvent
@@ -205,6 +205,7 @@ async def test_a_cross_site_login_sets_no_cookie_and_counts_nothing(
         )
         assert refused(response) and "set-cookie" not in response.headers
     assert await LoginThrottle.all().count() == 0
+    assert await LoginIpThrottle.all().count() == 0
     assert await Session.filter(user_id=user.id).count() == 0
     assert await AuditEvent.all().count() == 0
 
