@@ -11,7 +11,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.http.websocket_origin import normalize_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -37,6 +36,7 @@ from gql_portal.http.media import (
     is_request_error,
     wants_graphql_response,
 )
+from gql_portal.http.origins import same_origin
 
 
 def cookie_refusal(request: Request, credentials: Credentials) -> Response:
@@ -110,7 +110,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         # Strawberry compares Origin with Host; behind a proxy the own origin may differ.
-        own = normalize_origin(origin) == server_origin(request)
+        own = same_origin(origin, server_origin(request))
         return own or super().is_websocket_origin_allowed(request, origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

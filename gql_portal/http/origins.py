@@ -3,12 +3,20 @@
 from collections.abc import Mapping
 from functools import lru_cache
 
-from strawberry.http.websocket_origin import normalize_allowed_origins, normalize_origin
+from strawberry.http.websocket_origin import normalize_allowed_origins
+from strawberry.http.websocket_origin import normalize_origin as _normalize_origin
 
 from gql_portal.api.client_ip import is_trusted_peer
 from gql_portal.settings import Settings
 
 _HTTP_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+
+
+@lru_cache(maxsize=256)
+def normalize_origin(origin: str) -> str | None:
+    """strawberry's normalisation (urlsplit), kept for the few origins a server sees; the
+    cache is bounded, so made-up Origin values only evict each other."""
+    return _normalize_origin(origin)
 
 
 @lru_cache(maxsize=8)
@@ -50,7 +58,11 @@ def own_origin(
         return normalize_origin(settings.public_origin)
     scheme = _HTTP_SCHEMES.get(scope_scheme, "http")
     host = headers.get("host")
-    if peer is not None and is_trusted_peer(peer, settings.trusted_proxy_list):
+    if (
+        peer is not None
+        and settings.trusted_proxies
+        and is_trusted_peer(peer, settings.trusted_proxy_list)
+    ):
         forwarded_proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         forwarded_host = headers.get("x-forwarded-host", "").split(",")[0].strip()
         scheme = _HTTP_SCHEMES.get(forwarded_proto, scheme)
