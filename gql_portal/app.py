@@ -113,7 +113,8 @@ def create_app(
             *([] if production else graphiql_routes()),
         ],
         middleware=[
-            Middleware(CorsMiddleware, origins=cors_origins),
+            # Only when origins are listed: the default stack pays nothing for CORS.
+            *([Middleware(CorsMiddleware, origins=cors_origins)] if cors_origins else []),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]

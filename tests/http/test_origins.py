@@ -4,6 +4,7 @@ import pytest
 
 from gql_portal.app import create_app
 from gql_portal.http.origins import exact_origins, own_origin, same_origin
+from tests.graphql import GraphQLClient
 from tests.http.support import settings_with
 
 NGINX = {"host": "portal.example.com", "x-forwarded-proto": "https"}
@@ -66,3 +67,16 @@ def test_a_bad_origin_setting_fails_the_start() -> None:
             create_app(settings_with(**changes), manage_database=False)
     # A trailing slash still names just the origin.
     create_app(settings_with(cors_origins="https://a.example/"), manage_database=False)
+
+
+async def test_without_cors_origins_no_origin_is_answered(client: GraphQLClient) -> None:
+    preflight = await client.http.options(
+        "/graphql",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 405
+    response = await client.http.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": "http://localhost:5173"}
+    )
+    assert response.status_code == 200
+    assert not [name for name in response.headers if name.startswith("access-control-")]
