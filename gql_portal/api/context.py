@@ -7,8 +7,8 @@ from starlette.websockets import WebSocket
 
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.api.loaders import Loaders
-from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import PortalError
+from gql_portal.request_meta import RequestMeta
 
 
 @dataclass

@@ -24,7 +24,6 @@ from gql_portal.api.errors import unavailable_body, unavailable_headers, unavail
 from gql_portal.api.operation import FastOperations
 from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
-from gql_portal.audit.services import RequestMeta
 from gql_portal.dependencies import unavailable_error
 from gql_portal.errors import ServiceUnavailableError, UnauthenticatedError
 from gql_portal.http.limits import send_error
@@ -34,6 +33,7 @@ from gql_portal.http.media import (
     is_request_error,
     wants_graphql_response,
 )
+from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 
 

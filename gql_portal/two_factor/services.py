@@ -13,7 +13,7 @@ from gql_portal.accounts.models import User
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
+from gql_portal.audit.services import record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret, encrypt_secret
 from gql_portal.errors import (
@@ -23,6 +23,7 @@ from gql_portal.errors import (
     TwoFactorNotAvailableError,
     UnauthenticatedError,
 )
+from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 from gql_portal.sql import execute, fetch, is_postgres
 from gql_portal.two_factor import recovery, totp
