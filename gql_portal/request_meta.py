@@ -1,3 +1,6 @@
+"""Where a request came from: a core value every layer passes down, so no feature needs
+another (or the api) to say who acted from where."""
+
 from dataclasses import dataclass
 
 
