@@ -5,9 +5,11 @@ string imports ``strawberry.lazy("...")`` and ``importlib.import_module("...")``
 """
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -97,15 +99,23 @@ def _named(module: str, node: ast.AST, is_package: bool) -> Iterator[str]:
         yield target
 
 
+@cache
+def _names_in(module: str, source: str, is_package: bool) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (name, getattr(node, "lineno", 0))
+        for node in ast.walk(ast.parse(source))
+        for name in _named(module, node, is_package)
+    )
+
+
 def imports_of(sources: Mapping[str, str]) -> list[Import]:
+    packages = {module.rpartition(".")[0] for module in sources}
     found: dict[Import, None] = {}  # one per module imported on a line, in order
     for module, source in sources.items():
-        is_package = any(other.startswith(module + ".") for other in sources)
-        for node in ast.walk(ast.parse(source)):
-            for name in _named(module, node, is_package):
-                target = _project_module(name, sources) or name
-                if target != module:
-                    found[Import(module, target, getattr(node, "lineno", 0))] = None
+        for name, line in _names_in(module, source, module in packages):
+            target = _project_module(name, sources) or name
+            if target != module:
+                found[Import(module, target, line)] = None
     return list(found)
 
 
@@ -259,6 +269,13 @@ def test_every_module_is_in_a_layer() -> None:
     assert layers["gql_portal.cli"] == ENTRY
     assert layers["workers.settings"] == ENTRY
     assert {layer_of(module) for module in SOURCES} == set(MAY_IMPORT)
+
+
+def test_the_picture_names_every_package_and_core_module() -> None:
+    picture = (ROOT / "docs" / "architecture.md").read_text().split("```")[1]
+    names = {module.split(".")[1] for module in SOURCES if module.startswith("gql_portal.")}
+    missing = {name for name in names | {"workers"} if not re.search(rf"\b{name}\b", picture)}
+    assert missing == set(), f"docs/architecture.md: place {sorted(missing)} in a layer"
 
 
 def _with(module: str, source: str) -> dict[str, str]:
