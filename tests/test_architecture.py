@@ -36,14 +36,18 @@ WEB_LIBRARIES = {"strawberry", "starlette", "graphql", "uvicorn"}
 # Imports that break the layering and are being fixed on other branches right now.
 # The lead removes each entry when merging its branch (test_known_breaks_still_break
 # fails as soon as an entry allows nothing any more).
-KNOWN_BREAKS: dict[str, tuple[str, tuple[str, ...]]] = {
+# Each entry: (the importers, what they may import), as fnmatch patterns.
+KNOWN_BREAKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Feature services page with api/pagination.py; branch `onerule` moves paging into a
     # core module.
-    "paging lives in api/": ("gql_portal.*", ("gql_portal.api.pagination",)),
+    "paging lives in api/": (
+        ("gql_portal.accounts.directory", "gql_portal.audit.reader", "gql_portal.bulk.services"),
+        ("gql_portal.api.pagination",),
+    ),
     # audit/export.py is the export's HTTP handler (starlette, api.view, api.errors);
     # branch `portal-server` moves it into api/.
     "the export's HTTP handler lives in audit/": (
-        "gql_portal.audit.export",
+        ("gql_portal.audit.export",),
         ("gql_portal.api.*", "starlette.*"),
     ),
 }
@@ -142,9 +146,9 @@ def is_adapter(module: str) -> bool:
 
 
 def known_break(imported: Import) -> str | None:
-    for name, (importer, targets) in KNOWN_BREAKS.items():
-        if fnmatchcase(imported.module, importer) and any(
-            imported.target == target or fnmatchcase(imported.target, target) for target in targets
+    for name, (importers, targets) in KNOWN_BREAKS.items():
+        if any(fnmatchcase(imported.module, importer) for importer in importers) and any(
+            fnmatchcase(imported.target, target) for target in targets
         ):
             return name
     return None
@@ -324,10 +328,11 @@ def test_a_breaking_import_is_named(module: str, source: str, named: str) -> Non
 
 
 def test_the_allowlist_allows_only_its_breaks() -> None:
-    allowed = "from gql_portal.api.pagination import page_size"
-    assert layering_problems(_with("gql_portal.rules.services", allowed)) == []
-    refused = "from gql_portal.api.permissions import SignedIn"
-    assert layering_problems(_with("gql_portal.audit.reader", refused)) != []
+    paging = "from gql_portal.api.pagination import page_size"
+    assert layering_problems(_with("gql_portal.audit.reader", paging)) == []
+    assert layering_problems(_with("gql_portal.rules.services", paging)) != []
+    permissions = "from gql_portal.api.permissions import SignedIn"
+    assert layering_problems(_with("gql_portal.audit.reader", permissions)) != []
 
 
 @pytest.mark.parametrize(
