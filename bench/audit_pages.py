@@ -62,7 +62,7 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     from gql_portal.audit import reader
     from gql_portal.audit.filters import AuditQuery, event_condition
     from gql_portal.audit.models import AuditEvent
-    from gql_portal.audit.services import RequestMeta
+    from gql_portal.request_meta import RequestMeta
 
     domain = await create_domain(name="audit.bench.example")
     noise = await create_domain(name="noise.bench.example")

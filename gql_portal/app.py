@@ -14,19 +14,19 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
+from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
-from gql_portal.graphiql.routes import graphiql_routes
 from gql_portal.http.cors import CorsMiddleware
+from gql_portal.http.graphiql import graphiql_routes
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
-from gql_portal.http.origins import check_public_origin, exact_origins
-from gql_portal.portal.routes import portal_routes
+from gql_portal.http.portal import portal_routes
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")

@@ -9,9 +9,9 @@ from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.accounts.validation import MAX_EMAIL_LENGTH
 from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
-from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import BadUserInputError, NotFoundError
 from gql_portal.inputs import distinct, int_id
+from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor.gate import TwoFactorState
 from gql_portal.two_factor.models import TotpAuthenticator
 

@@ -28,10 +28,11 @@ from gql_portal.accounts.validation import (
     require_new_password,
 )
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
+from gql_portal.audit.services import record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError
 from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
+from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 

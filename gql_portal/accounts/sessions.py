@@ -10,9 +10,9 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.models import PasswordSecurityRules, Session, User
-from gql_portal.audit.services import RequestMeta
 from gql_portal.clock import utcnow
 from gql_portal.errors import UnauthenticatedError
+from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, session_status

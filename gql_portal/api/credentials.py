@@ -19,7 +19,7 @@ from enum import Enum
 
 from starlette.requests import HTTPConnection
 
-from gql_portal.http.origins import own_origin, same_origin
+from gql_portal.api.origins import own_origin, same_origin
 from gql_portal.settings import Settings, get_settings
 
 TRANSPORT_HEADER = "x-session-transport"
@@ -62,7 +62,7 @@ def _bearer(header: str) -> str:
 
 
 def server_origin(connection: HTTPConnection, settings: Settings | None = None) -> str | None:
-    """The server's own origin as this request reached it (http/origins.py decides how)."""
+    """The server's own origin as this request reached it (api/origins.py decides how)."""
     peer = connection.client.host if connection.client else None
     settings = settings or app_settings(connection)
     return own_origin(connection.scope["scheme"], connection.headers, peer, settings)

@@ -26,9 +26,10 @@ from gql_portal.api.credentials import (
 from gql_portal.api.documents import DocumentCache
 from gql_portal.api.errors import unavailable_body, unavailable_headers, unavailable_retry_after
 from gql_portal.api.operation import FastOperations
+from gql_portal.api.origins import same_origin
 from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
-from gql_portal.graphiql.routes import graphiql_page
+from gql_portal.http.graphiql import graphiql_page
 from gql_portal.http.limits import error_body, send_error
 from gql_portal.http.media import (
     GRAPHQL_RESPONSE_JSON,
@@ -36,7 +37,6 @@ from gql_portal.http.media import (
     is_request_error,
     wants_graphql_response,
 )
-from gql_portal.http.origins import same_origin
 
 
 def cookie_refusal(request: Request, credentials: Credentials) -> Response:

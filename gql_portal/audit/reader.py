@@ -21,9 +21,9 @@ from gql_portal.api.pagination import (
 )
 from gql_portal.audit.filters import AuditQuery, before, event_condition
 from gql_portal.audit.models import AuditEvent
-from gql_portal.audit.services import RequestMeta
 from gql_portal.db import dialect
 from gql_portal.inputs import MAX_BIG_ID, int_id
+from gql_portal.request_meta import RequestMeta
 
 CURSOR_KIND = "audit"
 NEWEST_FIRST = ("-occurred_at", "-id")

@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
@@ -8,19 +7,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from gql_portal.accounts.models import User
 from gql_portal.audit.models import EVENT_COLUMNS, AuditAction, AuditEvent, AuditOutcome
 from gql_portal.clock import utcnow
+from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import execute, json_parameter
-
-
-@dataclass(frozen=True, slots=True)
-class RequestMeta:
-    """Where an action came from; CLI and worker actions have no ip."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-    request_id: str | None = None
-
-
-SYSTEM = RequestMeta(request_id=None)
 
 
 def _text(value: str | None, limit: int) -> str | None:

@@ -8,12 +8,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gql_portal.accounts.models import Domain, Role
-from gql_portal.audit.services import SYSTEM
 from gql_portal.bulk import services
 from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, dispatcher_for
 from gql_portal.bulk.models import BulkJob, BulkJobStatus
 from gql_portal.bulk.selection import build_selection
 from gql_portal.errors import NotFoundError
+from gql_portal.request_meta import SYSTEM
 from gql_portal.settings import get_settings
 from gql_portal.worker_presence import count_alive
 

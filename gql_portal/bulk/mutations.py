@@ -1,11 +1,17 @@
 import strawberry
+from starlette.requests import HTTPConnection
 
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import SecurityAdmins, current_viewer
 from gql_portal.bulk import services
-from gql_portal.bulk.dispatch import request_dispatcher
+from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.types import BulkJobType, BulkUserFilter
+
+
+def request_dispatcher(connection: HTTPConnection) -> JobDispatcher:
+    dispatcher: JobDispatcher = connection.app.state.bulk_dispatcher
+    return dispatcher
 
 
 @strawberry.type

@@ -18,7 +18,7 @@ from gql_portal.api.pagination import (
     page_size,
 )
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.events import job_summary, record_job_event
 from gql_portal.bulk.models import ACTIVE_STATUSES, BulkJob, BulkJobKind, BulkJobStatus
@@ -30,6 +30,7 @@ from gql_portal.errors import (
     NotFoundError,
     QueueUnavailableError,
 )
+from gql_portal.request_meta import RequestMeta
 from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 

@@ -2,7 +2,8 @@ import pytest
 
 from gql_portal.api.client_ip import client_ip
 from gql_portal.audit.models import AuditAction, AuditEvent, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event
+from gql_portal.request_meta import RequestMeta
 from tests.database import TestDatabase
 from tests.factories import make_domain, make_user
 from tests.graphql import LOGIN, GraphQLClient

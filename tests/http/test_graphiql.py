@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 
 from gql_portal.app import create_app
-from gql_portal.graphiql.routes import HERE, STATIC
+from gql_portal.http.graphiql import HERE, STATIC
 from tests.graphql import GraphQLClient
 from tests.http.support import client_for, production_settings
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from gql_portal.api.origins import exact_origins, own_origin, same_origin
 from gql_portal.app import create_app
-from gql_portal.http.origins import exact_origins, own_origin, same_origin
 from tests.graphql import GraphQLClient
 from tests.http.support import settings_with
 

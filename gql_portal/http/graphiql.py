@@ -11,9 +11,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from gql_portal.portal.routes import WithHeaders
+from gql_portal.http.portal import WithHeaders
 
-HERE = Path(__file__).parent
+# The page, the manifest and the assets live in the package folder graphiql/ (no Python).
+HERE = Path(__file__).parent.parent / "graphiql"
 STATIC = HERE / "static"
 
 # What GraphiQL 3 needs and no more: scripts and styles from this server only (the page's
