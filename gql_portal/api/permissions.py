@@ -13,9 +13,9 @@ from gql_portal.accounts.authorization import (
     require_role,
 )
 from gql_portal.accounts.models import Role, User
-from gql_portal.accounts.sessions import Viewer
+from gql_portal.accounts.sessions import Viewer, require_authenticated
 from gql_portal.api.context import Info
-from gql_portal.errors import ForbiddenError, TwoFactorRequiredError, UnauthenticatedError
+from gql_portal.errors import ForbiddenError, UnauthenticatedError
 
 # Answers that belong to the session they issue (login and the second-factor exchanges),
 # not to the token the request came with, if any.
@@ -29,9 +29,7 @@ def current_viewer(info: Info, *, allow_pending: bool = False) -> Viewer:
     viewer = context.viewer
     if viewer is None:
         raise UnauthenticatedError()
-    if not allow_pending and not viewer.authenticated:
-        raise TwoFactorRequiredError(status=viewer.status.value)
-    return viewer
+    return viewer if allow_pending else require_authenticated(viewer)
 
 
 class SignedIn(BasePermission):
@@ -60,9 +58,8 @@ class NotPending(BasePermission):
     message = "Complete two-factor authentication first"
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        if viewer is not None and not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
+        if info.context.viewer is not None:
+            require_authenticated(info.context.viewer)
         return True
 
 
