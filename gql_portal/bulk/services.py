@@ -18,7 +18,7 @@ from gql_portal.api.pagination import (
     page_size,
 )
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import RequestMeta, record_audit_event, stored_meta
 from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.events import job_summary, record_job_event
 from gql_portal.bulk.models import ACTIVE_STATUSES, BulkJob, BulkJobKind, BulkJobStatus
@@ -67,6 +67,7 @@ async def start_job(
         domain_id=domain_id, action=AuditAction.BULK_JOB_STARTED, meta=meta, actor=actor
     )
     now = utcnow()
+    origin = stored_meta(meta)  # the columns are the events' sizes: they fit there too
     total = await User.filter(selection_condition(domain_id, selection, rules)).count()
     job = BulkJob(
         id=uuid4(),
@@ -77,6 +78,9 @@ async def start_job(
         total=total,
         requested_by_id=actor.id if actor else None,
         requested_by_email=actor.email if actor else None,
+        request_ip=origin.ip,
+        request_user_agent=origin.user_agent,
+        request_id=origin.request_id,
         created_at=now,
     )
     if dry_run:
@@ -92,7 +96,7 @@ async def start_job(
             await record_job_event(
                 job,
                 AuditAction.BULK_JOB_STARTED,
-                details={"filter": job.user_filter, "ip": meta.ip, "requestId": meta.request_id},
+                details={"filter": job.user_filter},
                 using_db=connection,
             )
     except IntegrityError:

@@ -13,7 +13,7 @@ from gql_portal.accounts.models import User
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
+from gql_portal.audit.services import RequestMeta, record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret, encrypt_secret
 from gql_portal.errors import (
@@ -176,8 +176,8 @@ async def _code_attempt(
             if accepted:
                 await succeed(now, connection)
             else:
-                await write_audit_event(
-                    connection,
+                await record_audit_event(
+                    using_db=connection,
                     action=AuditAction.TOTP_VERIFICATION_FAILED,
                     outcome=AuditOutcome.FAILURE,
                     meta=meta,
@@ -186,8 +186,8 @@ async def _code_attempt(
                     details={"operation": operation, "consecutiveFailures": attempt.failures},
                 )
                 if attempt.locks_on_failure and attempt.failures >= 5:
-                    await write_audit_event(
-                        connection,
+                    await record_audit_event(
+                        using_db=connection,
                         action=AuditAction.TOTP_LOCKED_OUT,
                         outcome=AuditOutcome.FAILURE,
                         meta=meta,
@@ -261,8 +261,12 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
         outcome["login"] = await _exchange_session(viewer, meta, connection)
-        await write_audit_event(
-            connection, action=AuditAction.TOTP_ENROLLED, meta=meta, actor=user, target=user
+        await record_audit_event(
+            using_db=connection,
+            action=AuditAction.TOTP_ENROLLED,
+            meta=meta,
+            actor=user,
+            target=user,
         )
 
     await _code_attempt(
@@ -322,8 +326,12 @@ async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginR
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
-        await write_audit_event(
-            connection, action=AuditAction.TOTP_VERIFIED, meta=meta, actor=user, target=user
+        await record_audit_event(
+            using_db=connection,
+            action=AuditAction.TOTP_VERIFIED,
+            meta=meta,
+            actor=user,
+            target=user,
         )
 
     await _code_attempt(
@@ -347,8 +355,8 @@ async def verify_recovery_code(*, viewer: Viewer, code: str, meta: RequestMeta) 
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.RECOVERY_CODE_USED,
             meta=meta,
             actor=user,
@@ -376,8 +384,8 @@ async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestM
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         codes.extend(await recovery.replace_codes(user.id, now, connection))
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.RECOVERY_CODES_REGENERATED,
             meta=meta,
             actor=user,
