@@ -8,15 +8,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
-from gql_portal.accounts.directory import Page
 from gql_portal.accounts.models import User
-from gql_portal.api.pagination import (
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
-    malformed_cursor,
-    page_size,
-)
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import RequestMeta, record_audit_event, stored_meta
 from gql_portal.bulk.dispatch import JobDispatcher
@@ -30,10 +22,17 @@ from gql_portal.errors import (
     NotFoundError,
     QueueUnavailableError,
 )
+from gql_portal.paging import Key, Keyset, Page, cursor_time, cursor_uuid
 from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 
 OPERATION_START = "startBulkTwoFactorEnablement"
+JOBS = Keyset(
+    BulkJob,
+    "bulkjob",
+    Key("created_at", cursor_time, descending=True),
+    Key("id", cursor_uuid, descending=True),
+)
 
 
 def parse_job_id(raw: str) -> UUID:
@@ -165,24 +164,6 @@ async def get_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
 async def list_jobs(
     *, actor: User, first: int | None, after: str | None, meta: RequestMeta
 ) -> Page[BulkJob]:
-    """Newest first, keyset on (created_at, id)."""
+    """Newest first."""
     await require_role(actor, READERS, operation="bulkJobs", meta=meta)
-    size = page_size(first)
-    condition = Q(domain_id=actor.domain_id)
-    position = decode_cursor(after, "bulkjob", 2)
-    if position is not None:
-        created_at = cursor_time(position[0])
-        try:
-            last_id = UUID(str(position[1]))
-        except ValueError:
-            raise malformed_cursor() from None
-        condition &= Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
-    rows = await BulkJob.filter(condition).order_by("-created_at", "-id").limit(size + 1)
-    items = rows[:size]
-    return Page(
-        items=items,
-        cursors=[
-            encode_cursor("bulkjob", job.created_at.isoformat(), str(job.id)) for job in items
-        ],
-        has_next_page=len(rows) > size,
-    )
+    return await JOBS.page(Q(domain_id=actor.domain_id), first=first, after=after)

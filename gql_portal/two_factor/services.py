@@ -262,11 +262,11 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
         outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
         outcome["login"] = await _exchange_session(viewer, meta, connection)
         await record_audit_event(
-            using_db=connection,
             action=AuditAction.TOTP_ENROLLED,
             meta=meta,
             actor=user,
             target=user,
+            using_db=connection,
         )
 
     await _code_attempt(
@@ -327,11 +327,11 @@ async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginR
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await _exchange_session(viewer, meta, connection))
         await record_audit_event(
-            using_db=connection,
             action=AuditAction.TOTP_VERIFIED,
             meta=meta,
             actor=user,
             target=user,
+            using_db=connection,
         )
 
     await _code_attempt(

@@ -12,7 +12,7 @@ from gql_portal.audit.models import AuditEvent
 from gql_portal.bulk.models import BulkJob
 from gql_portal.clock import utcnow
 from tests.bulk.api import sign_in
-from tests.bulk.test_subscription import SUBSCRIBE, websocket
+from tests.bulk.test_subscription import _subscribe, websocket
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import GraphQLClient
 
@@ -82,12 +82,7 @@ async def test_the_subscription_refuses_a_pending_token_alike(
     domain, token = await _pending_admin(client)
     job = await BulkJob.create(domain_id=domain.id, status="FAILED", created_at=utcnow())
     async with websocket(app) as ws:
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
-        )
-        assert (await ws.receive_json())["type"] == "connection_ack"
-        payload = {"query": SUBSCRIBE, "variables": {"id": str(job.id)}}
-        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        await _subscribe(ws, token, str(job.id))
         assert [_refusal(error) for error in await _subscription_errors(ws)] == [REFUSAL]
 
 
@@ -102,13 +97,10 @@ async def test_a_running_subscription_meets_the_same_gate_at_its_next_poll(
         domain_id=domain.id, status="QUEUED", active_domain_id=domain.id, created_at=utcnow()
     )
     async with websocket(app) as ws:
-        init = {"Authorization": f"Bearer {auditor_token}"}
-        await ws.send_json({"type": "connection_init", "payload": init})
-        assert (await ws.receive_json())["type"] == "connection_ack"
-        payload = {"query": SUBSCRIBE, "variables": {"id": str(job.id)}}
-        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        await _subscribe(ws, auditor_token, str(job.id))
         first = await asyncio.wait_for(ws.receive_json(), timeout=10)
         assert first["payload"]["data"]["bulkJob"]["status"] == "QUEUED"
+        # The admin sends the auditor's live session through the gate (CONTRACT 3.7).
         enable = "mutation($id: ID!) { enableUserTwoFactor(userId: $id) { id } }"
         assert not (await client.execute(enable, {"id": str(auditor.id)}, token=admin_token)).errors
         assert [_refusal(error) for error in await _subscription_errors(ws)] == [REFUSAL]
