@@ -15,7 +15,7 @@ from gql_portal.accounts.authorization import (
 from gql_portal.accounts.models import Role, User
 from gql_portal.accounts.sessions import Viewer, require_authenticated
 from gql_portal.api.context import Info
-from gql_portal.errors import ForbiddenError, UnauthenticatedError
+from gql_portal.errors import ForbiddenError, TwoFactorRequiredError, UnauthenticatedError
 
 # Answers that belong to the session they issue (login and the second-factor exchanges),
 # not to the token the request came with, if any.
@@ -55,7 +55,7 @@ class FullyAuthenticated(BasePermission):
 class NotPending(BasePermission):
     """Open to anyone, except a pending token: it may only finish its second-factor step."""
 
-    message = "Complete two-factor authentication first"
+    message = TwoFactorRequiredError.default_message
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.viewer is not None:
