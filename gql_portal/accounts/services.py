@@ -28,7 +28,7 @@ from gql_portal.accounts.validation import (
     require_new_password,
 )
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import record_audit_event, write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError
 from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
@@ -146,8 +146,8 @@ async def _record_failures(
         return
     async with in_transaction() as connection:
         for candidate in candidates:
-            await write_audit_event(
-                connection,
+            await record_audit_event(
+                using_db=connection,
                 action=AuditAction.LOGIN_FAILED,
                 outcome=AuditOutcome.FAILURE,
                 meta=meta,
@@ -218,8 +218,8 @@ async def _start_session(candidate: _Candidate, *, meta: RequestMeta) -> LoginRe
             using_db=connection,
         )
         await execute(connection, "UPDATE users SET last_login_at = ? WHERE id = ?", [now, user.id])
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.LOGIN_SUCCEEDED,
             meta=meta,
             actor=user,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from gql_portal.accounts.authorization import READERS, require_role
-from gql_portal.accounts.sessions import resolve_viewer
+from gql_portal.accounts.sessions import require_authenticated, resolve_viewer
 from gql_portal.api.errors import unavailable_body, unavailable_headers
 from gql_portal.api.view import bearer_token, request_meta
 from gql_portal.audit.filters import AuditQuery, query_from_params
@@ -24,7 +24,6 @@ from gql_portal.errors import (
     BadUserInputError,
     ErrorCode,
     PortalError,
-    TwoFactorRequiredError,
     UnauthenticatedError,
 )
 
@@ -118,9 +117,7 @@ async def export_audit_events(request: Request) -> Response:
         token = bearer_token(request)
         if not token:
             raise UnauthenticatedError("Authorization must be: Bearer <token>")
-        viewer = await resolve_viewer(token)
-        if not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
+        viewer = require_authenticated(await resolve_viewer(token))
         await require_role(
             viewer.user, READERS, operation="auditExport", meta=request_meta(request)
         )
