@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.jobs import Job
 from redis.asyncio import Redis
 
 from gql_portal.accounts.models import Role, User
@@ -146,3 +147,36 @@ async def test_a_double_click_queues_one_job(queued_client: GraphQLClient, redis
         assert [job.job_id for job in queued] == [f"bulk:{jobs[0].id}"]
     finally:
         await redis.aclose()
+
+
+async def test_a_job_longer_than_a_slice_requeues_itself_and_finishes(
+    queued_client: GraphQLClient,
+    workers: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    domain = await make_domain(two_factor=True)
+    token = await sign_in(queued_client, domain, Role.SECURITY_ADMIN)
+    ids = await make_many_users(domain, 3000)
+    await User.filter(id__in=ids[:10]).update(two_factor_enabled=True)
+    # Chunks of 50 for at most 0.2 s a slice: the job cannot end in one arq run.
+    settings = {"bulk_chunk_size": "50", "bulk_slice_seconds": "0.2"}
+    worker = start_worker(workers, database, redis_url, tmp_path, **settings)
+    result = await queued_client.execute(START, {"filter": {"roles": ["USER"]}}, token=token)
+    job_id = result.ok()["startBulkTwoFactorEnablement"]["id"]
+    job = await wait_for(job_id, "job.status == 'SUCCEEDED'", 90, worker.log)
+    assert (job.total, job.processed, job.changed, job.skipped) == (3000, 3000, 2990, 10)
+    assert await User.filter(id__in=ids, two_factor_enabled=True).count() == 3000
+    # Each slice resumed from the checkpoint: every user changed once, by one event.
+    counts = await enabled_event_counts(job_id)
+    assert set(counts) == set(ids[10:]) and set(counts.values()) == {1}
+    assert await AuditEvent.filter(job_id=job_id, action="BULK_JOB_FINISHED").count() == 1
+    # arq ran the job more than once (each Retry is one more try) and kept its last answer.
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        info = await Job(f"bulk:{job_id}", redis, _queue_name=QUEUE_NAME).result_info()
+    finally:
+        await redis.aclose()
+    assert info is not None and info.success and info.result == "SUCCEEDED"
+    assert info.job_try >= 2, info
