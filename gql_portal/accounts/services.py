@@ -31,7 +31,7 @@ from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError
-from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
+from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED, LOGINS, child, record_lockout
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 
@@ -108,18 +108,22 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
             LOGIN_FAILURES_UNAUDITED.labels(reason="ip_limit").inc()
             raise
         try:
-            await count_login_attempt(key)
+            locks = await count_login_attempt(key)
         except EmailLockedError as locked:
             await _record_locked(key, locked, meta=meta)
             raise
         candidates = await _login_candidates(key)
         chosen = await _check_password(candidates, password)
     if chosen is None:
+        if locks:
+            record_lockout("password")
         await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
     await give_back_ip_failure(meta.ip)
-    return await _start_session(chosen, meta=meta)
+    result = await _start_session(chosen, meta=meta)
+    child(LOGINS, result.status.value).inc()  # failures: by their code, from the answer
+    return result
 
 
 async def _record_locked(key: str, locked: EmailLockedError, *, meta: RequestMeta) -> None:
