@@ -5,6 +5,7 @@ from functools import lru_cache
 from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.transactions import in_transaction
 
+from gql_portal import metrics
 from gql_portal.accounts.ip_throttle import IpLimitError, count_ip_failure, give_back_ip_failure
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
 from gql_portal.accounts.passwords import hash_password, hashing_place, verify_login_password
@@ -31,7 +32,7 @@ from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError
-from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED, LOGINS, child, record_lockout
+from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 
@@ -116,13 +117,15 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
         chosen = await _check_password(candidates, password)
     if chosen is None:
         if locks:
-            record_lockout("password")
+            metrics.record_lockout("password")
         await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
     await give_back_ip_failure(meta.ip)
     result = await _start_session(chosen, meta=meta)
-    child(LOGINS, result.status.value).inc()  # failures: by their code, from the answer
+    # The status counted here, whatever the client selects; failures by their code, from
+    # the answer (http/graphql_metrics.py).
+    metrics.child(metrics.LOGINS, result.status.value).inc()
     return result
 
 
