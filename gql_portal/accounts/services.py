@@ -5,6 +5,7 @@ from functools import lru_cache
 from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.transactions import in_transaction
 
+from gql_portal import metrics
 from gql_portal.accounts.ip_throttle import IpLimitError, count_ip_failure, give_back_ip_failure
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
 from gql_portal.accounts.passwords import hash_password, hashing_place, verify_login_password
@@ -109,18 +110,24 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
             LOGIN_FAILURES_UNAUDITED.labels(reason="ip_limit").inc()
             raise
         try:
-            await count_login_attempt(key)
+            locks = await count_login_attempt(key)
         except EmailLockedError as locked:
             await _record_locked(key, locked, meta=meta)
             raise
         candidates = await _login_candidates(key)
         chosen = await _check_password(candidates, password)
     if chosen is None:
+        if locks:
+            metrics.record_lockout("password")
         await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
     await give_back_ip_failure(meta.ip)
-    return await _start_session(chosen, meta=meta)
+    result = await _start_session(chosen, meta=meta)
+    # The status counted here, whatever the client selects; failures by their code, from
+    # the answer (http/graphql_metrics.py).
+    metrics.child(metrics.LOGINS, result.status.value).inc()
+    return result
 
 
 async def _record_locked(key: str, locked: EmailLockedError, *, meta: RequestMeta) -> None:

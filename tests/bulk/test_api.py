@@ -191,3 +191,15 @@ async def test_bulk_jobs_pages_newest_first(client: GraphQLClient) -> None:
     assert seen == created[::-1]
     bad = await client.execute(JOBS, {"after": "garbage"}, token=token)
     assert bad.code == "BAD_USER_INPUT"
+
+
+async def test_dry_run_null_is_the_default_false(client: GraphQLClient, app: Starlette) -> None:
+    # CONTRACT section 4: `dryRun: Boolean = false`, a nullable argument.
+    domain = await make_domain(two_factor=True)
+    token = await sign_in(client, domain, Role.SECURITY_ADMIN)
+    users = await make_many_users(domain, 4)
+    variables = {"filter": {"roles": ["USER"]}, "dryRun": None}
+    job = (await client.execute(START, variables, token=token)).ok()["startBulkTwoFactorEnablement"]
+    assert job["dryRun"] is False
+    await _dispatcher(app).drain()
+    assert await User.filter(id__in=users, two_factor_enabled=True).count() == 4
