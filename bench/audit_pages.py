@@ -82,11 +82,11 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     query = AuditQuery()
     deep = rows - PAGE  # the last page: rows (deep+1) .. rows
     newest_first = AuditEvent.filter(event_condition(domain.id, query)).order_by(
-        *reader.NEWEST_FIRST
+        *reader.EVENTS.order
     )
     anchor = await newest_first.offset(deep - 1).first()
     assert anchor is not None
-    cursor = reader.event_cursor(anchor)
+    cursor = reader.EVENTS.cursor(anchor)
 
     async def timed(work: Any) -> list[float]:
         samples = []

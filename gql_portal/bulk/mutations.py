@@ -24,7 +24,7 @@ class BulkMutations:
         ),
     )
     async def start_bulk_two_factor_enablement(
-        self, info: Info, filter: BulkUserFilter | None = None, dry_run: bool = False
+        self, info: Info, filter: BulkUserFilter | None = None, dry_run: bool | None = False
     ) -> BulkJobType:
         viewer = current_viewer(info)
         chosen = filter or BulkUserFilter()
@@ -39,7 +39,7 @@ class BulkMutations:
             actor=viewer.user,
             domain_id=viewer.user.domain_id,
             selection=selection,
-            dry_run=dry_run,
+            dry_run=bool(dry_run),  # CONTRACT: `dryRun: Boolean = false`, so null is false
             meta=info.context.meta,
             dispatcher=request_dispatcher(info.context.request),
         )

@@ -13,7 +13,7 @@ from gql_portal import metrics
 from gql_portal.accounts.models import User
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret
 from gql_portal.errors import (
@@ -112,8 +112,8 @@ async def code_attempt(
             if accepted:
                 await succeed(now, connection)
             else:
-                await write_audit_event(
-                    connection,
+                await record_audit_event(
+                    using_db=connection,
                     action=AuditAction.TOTP_VERIFICATION_FAILED,
                     outcome=AuditOutcome.FAILURE,
                     meta=meta,
@@ -122,8 +122,8 @@ async def code_attempt(
                     details={"operation": operation, "consecutiveFailures": attempt.failures},
                 )
                 if attempt.locks_on_failure and attempt.failures >= 5:
-                    await write_audit_event(
-                        connection,
+                    await record_audit_event(
+                        using_db=connection,
                         action=AuditAction.TOTP_LOCKED_OUT,
                         outcome=AuditOutcome.FAILURE,
                         meta=meta,

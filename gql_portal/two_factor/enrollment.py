@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import record_audit_event, write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret, encrypt_secret
 from gql_portal.errors import BadUserInputError, TwoFactorNotAvailableError
@@ -122,8 +122,12 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome["codes"] = await recovery.replace_codes(user.id, now, connection)
         outcome["login"] = await exchange_session(viewer, meta, connection)
-        await write_audit_event(
-            connection, action=AuditAction.TOTP_ENROLLED, meta=meta, actor=user, target=user
+        await record_audit_event(
+            using_db=connection,
+            action=AuditAction.TOTP_ENROLLED,
+            meta=meta,
+            actor=user,
+            target=user,
         )
 
     await code_attempt(

@@ -10,7 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.sessions import Viewer
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.errors import BadUserInputError
 from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor.attempt import (
@@ -83,8 +83,8 @@ async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestM
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         codes.extend(await replace_codes(user.id, now, connection))
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.RECOVERY_CODES_REGENERATED,
             meta=meta,
             actor=user,

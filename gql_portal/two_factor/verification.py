@@ -7,7 +7,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from gql_portal.accounts.services import LoginResult
 from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.errors import BadUserInputError, UnauthenticatedError
 from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor import recovery
@@ -49,8 +49,12 @@ async def verify_totp(*, viewer: Viewer, code: str, meta: RequestMeta) -> LoginR
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await exchange_session(viewer, meta, connection))
-        await write_audit_event(
-            connection, action=AuditAction.TOTP_VERIFIED, meta=meta, actor=user, target=user
+        await record_audit_event(
+            using_db=connection,
+            action=AuditAction.TOTP_VERIFIED,
+            meta=meta,
+            actor=user,
+            target=user,
         )
 
     await code_attempt(
@@ -74,8 +78,8 @@ async def verify_recovery_code(*, viewer: Viewer, code: str, meta: RequestMeta) 
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await exchange_session(viewer, meta, connection))
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.RECOVERY_CODE_USED,
             meta=meta,
             actor=user,

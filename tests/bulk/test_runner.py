@@ -5,8 +5,8 @@ from tortoise.exceptions import IntegrityError
 
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.audit.models import AuditEvent
+from gql_portal.bulk.chunk import enable_chunk
 from gql_portal.bulk.dispatch import InProcessDispatcher
-from gql_portal.bulk.events import enable_chunk
 from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.runner import run_enablement_job
 from gql_portal.bulk.selection import build_selection
