@@ -2,11 +2,12 @@ from datetime import datetime
 
 import strawberry
 
-from gql_portal.accounts.models import Role
+from gql_portal.accounts.models import Role, User
 from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import visible_user
 from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
+from gql_portal.bulk.preview import SelectionPreview
 from gql_portal.bulk.selection import UserSelection
 from gql_portal.two_factor.gate import TwoFactorState
 
@@ -74,9 +75,14 @@ class BulkJobType:
     finished_at: datetime | None
     error: str | None
     model: strawberry.Private[BulkJob]
+    includes_viewer: bool | None = strawberry.field(
+        default=None,
+        description="Dry run answer only: whether the selection includes the signed-in user.",
+    )
+    sample_users: strawberry.Private[list[User] | None] = None
 
     @classmethod
-    def from_model(cls, job: BulkJob) -> "BulkJobType":
+    def from_model(cls, job: BulkJob, preview: SelectionPreview | None = None) -> "BulkJobType":
         return cls(
             id=strawberry.ID(str(job.id)),
             kind=BulkJobKind(job.kind),
@@ -96,6 +102,8 @@ class BulkJobType:
             finished_at=job.finished_at,
             error=job.error,
             model=job,
+            includes_viewer=preview.includes_viewer if preview else None,
+            sample_users=preview.sample if preview else None,
         )
 
     @strawberry.field(description="Null when started from the command line or user deleted.")
@@ -104,6 +112,14 @@ class BulkJobType:
         from gql_portal.accounts.presenters import present_optional_user
 
         return await present_optional_user(info, user)
+
+    @strawberry.field(description="Dry run answer only: up to 5 of the selected users.")
+    async def sample(self, info: Info) -> list[UserType] | None:
+        if self.sample_users is None:
+            return None
+        from gql_portal.accounts.presenters import present_users
+
+        return await present_users(info, self.sample_users)
 
 
 @strawberry.type(name="BulkJobEdge")
