@@ -48,7 +48,9 @@ def test_each_document_is_valid_against_the_schema(schema: GraphQLSchema, path: 
     document = parse(path.read_text())
     errors = validate(schema, document)
     assert not errors, [error.message for error in errors]
-    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+    operations = [
+        node for node in document.definitions if isinstance(node, OperationDefinitionNode)
+    ]
     assert len(operations) == 1 and operations[0].name is not None, "one named operation a file"
 
 
