@@ -4,7 +4,6 @@ from gql_portal.api.context import Info
 from gql_portal.api.permissions import SecurityAdmins, current_viewer
 from gql_portal.bulk import services
 from gql_portal.bulk.dispatch import request_dispatcher
-from gql_portal.bulk.preview import preview_selection
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.types import BulkJobType, BulkUserFilter
 
@@ -38,12 +37,7 @@ class BulkMutations:
             meta=info.context.meta,
             dispatcher=request_dispatcher(info.context.request),
         )
-        if not dry_run:
-            return BulkJobType.from_model(job)
-        preview = await preview_selection(
-            domain_id=viewer.user.domain_id, selection=selection, viewer_id=viewer.user.id
-        )
-        return BulkJobType.from_model(job, preview)
+        return BulkJobType.from_model(job)
 
     @strawberry.mutation(
         permission_classes=[SecurityAdmins],

@@ -1,28 +1,22 @@
-"""What a dry run shows before a job starts: whether it selects the viewer, and a few users."""
+"""What a dry run shows before a job starts: whether it selects the viewer, and a few users.
 
-import asyncio
-from dataclasses import dataclass
+Read with the condition a job applies, against the domain's current rules, so the preview
+cannot disagree with what a job started now would select."""
 
 from gql_portal.accounts.models import PasswordSecurityRules, User
+from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.selection import UserSelection, selection_condition
 
 SAMPLE_SIZE = 5
 
 
-@dataclass(frozen=True, slots=True)
-class SelectionPreview:
-    includes_viewer: bool
-    sample: list[User]
+async def selection_includes(job: BulkJob, rules: PasswordSecurityRules, user_id: int) -> bool:
+    selection = UserSelection.from_json(job.user_filter)
+    condition = selection_condition(job.domain_id, selection, rules)
+    return await User.filter(condition, id=user_id).exists()
 
 
-async def preview_selection(
-    *, domain_id: int, selection: UserSelection, viewer_id: int
-) -> SelectionPreview:
-    """Read with the same condition the job applies, so the preview cannot disagree with it."""
-    rules = await PasswordSecurityRules.get(domain_id=domain_id)
-    condition = selection_condition(domain_id, selection, rules)
-    includes_viewer, sample = await asyncio.gather(
-        User.filter(condition, id=viewer_id).exists(),
-        User.filter(condition).order_by("id").limit(SAMPLE_SIZE),
-    )
-    return SelectionPreview(includes_viewer=includes_viewer, sample=list(sample))
+async def selection_sample(job: BulkJob, rules: PasswordSecurityRules) -> list[User]:
+    selection = UserSelection.from_json(job.user_filter)
+    condition = selection_condition(job.domain_id, selection, rules)
+    return await User.filter(condition).order_by("id").limit(SAMPLE_SIZE)

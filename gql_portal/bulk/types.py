@@ -2,12 +2,12 @@ from datetime import datetime
 
 import strawberry
 
-from gql_portal.accounts.models import Role, User
+from gql_portal.accounts.models import Role
 from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import visible_user
 from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
-from gql_portal.bulk.preview import SelectionPreview
+from gql_portal.bulk.preview import selection_includes, selection_sample
 from gql_portal.bulk.selection import UserSelection
 from gql_portal.two_factor.gate import TwoFactorState
 
@@ -75,14 +75,9 @@ class BulkJobType:
     finished_at: datetime | None
     error: str | None
     model: strawberry.Private[BulkJob]
-    includes_viewer: bool | None = strawberry.field(
-        default=None,
-        description="Dry run answer only: whether the selection includes the signed-in user.",
-    )
-    sample_users: strawberry.Private[list[User] | None] = None
 
     @classmethod
-    def from_model(cls, job: BulkJob, preview: SelectionPreview | None = None) -> "BulkJobType":
+    def from_model(cls, job: BulkJob) -> "BulkJobType":
         return cls(
             id=strawberry.ID(str(job.id)),
             kind=BulkJobKind(job.kind),
@@ -102,8 +97,6 @@ class BulkJobType:
             finished_at=job.finished_at,
             error=job.error,
             model=job,
-            includes_viewer=preview.includes_viewer if preview else None,
-            sample_users=preview.sample if preview else None,
         )
 
     @strawberry.field(description="Null when started from the command line or user deleted.")
@@ -113,13 +106,31 @@ class BulkJobType:
 
         return await present_optional_user(info, user)
 
-    @strawberry.field(description="Dry run answer only: up to 5 of the selected users.")
+    @strawberry.field(
+        description="Dry runs only: whether the selection, applied now, includes the viewer."
+    )
+    async def includes_viewer(self, info: Info) -> bool | None:
+        viewer = info.context.viewer
+        if (
+            not self.model.dry_run
+            or viewer is None
+            or viewer.user.domain_id != self.model.domain_id
+        ):
+            return None
+        return await selection_includes(self.model, viewer.rules, viewer.user.id)
+
+    @strawberry.field(description="Dry runs only: up to 5 of the users the selection holds now.")
     async def sample(self, info: Info) -> list[UserType] | None:
-        if self.sample_users is None:
+        viewer = info.context.viewer
+        if (
+            not self.model.dry_run
+            or viewer is None
+            or viewer.user.domain_id != self.model.domain_id
+        ):
             return None
         from gql_portal.accounts.presenters import present_users
 
-        return await present_users(info, self.sample_users)
+        return await present_users(info, await selection_sample(self.model, viewer.rules))
 
 
 @strawberry.type(name="BulkJobEdge")

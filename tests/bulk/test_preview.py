@@ -1,5 +1,5 @@
 from gql_portal.accounts.models import Role, User
-from tests.bulk.api import JOB, sign_in
+from tests.bulk.api import sign_in
 from tests.bulk.helpers import make_many_users
 from tests.factories import make_domain, make_user
 from tests.graphql import GraphQLClient
@@ -67,15 +67,28 @@ async def test_the_state_filter_decides_whether_the_viewer_is_included(
     assert [user["email"] for user in job["sample"]] == [pending.email]
 
 
-async def test_only_the_dry_run_answer_carries_the_preview(client: GraphQLClient) -> None:
+async def test_a_dry_run_read_later_answers_for_whoever_reads_it(
+    client: GraphQLClient,
+) -> None:
     domain = await make_domain(two_factor=True)
     token = await sign_in(client, domain, Role.SECURITY_ADMIN)
-    job = await _preview(client, token, {})
-    later = (await client.execute(LATER, {"id": job["id"]}, token=token)).ok()["bulkJob"]
-    assert (later["includesViewer"], later["sample"]) == (None, None)
+    auditor = await sign_in(client, domain, Role.AUDITOR)
+    job = await _preview(client, token, {"filter": {"roles": ["SECURITY_ADMIN"]}})
+    assert job["includesViewer"] is True
+    mine = (await client.execute(LATER, {"id": job["id"]}, token=token)).ok()["bulkJob"]
+    theirs = (await client.execute(LATER, {"id": job["id"]}, token=auditor)).ok()["bulkJob"]
+    assert (mine["includesViewer"], theirs["includesViewer"]) == (True, False)
+    assert mine["sample"] == theirs["sample"] and len(theirs["sample"]) == 1
+
+
+async def test_a_real_job_has_no_preview(client: GraphQLClient) -> None:
+    domain = await make_domain(two_factor=True)
+    token = await sign_in(client, domain, Role.SECURITY_ADMIN)
+    await make_user(domain)
     started = await client.execute(
         PREVIEW, {"filter": {"roles": ["USER"]}, "dryRun": False}, token=token
     )
     real = started.ok()["startBulkTwoFactorEnablement"]
     assert (real["dryRun"], real["includesViewer"], real["sample"]) == (False, None, None)
-    assert (await client.execute(JOB, {"id": real["id"]}, token=token)).ok()
+    later = (await client.execute(LATER, {"id": real["id"]}, token=token)).ok()["bulkJob"]
+    assert (later["includesViewer"], later["sample"]) == (None, None)
