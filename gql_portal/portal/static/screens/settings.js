@@ -62,7 +62,7 @@ export async function render(main, app) {
   const switchBlock = h(
     "div",
     { class: "switch" },
-    h("label", { for: switchId, class: "switch__label" }, toggle, h("span", { class: "switch__track", "aria-hidden": "true" }), h("span", { class: "switch__text", text: "Enable 2FA" })),
+    h("label", { for: switchId, class: "switch__label" }, toggle, h("span", { class: "switch__track", "aria-hidden": "true" }), h("span", { class: "switch__text", text: "Enable 2FA" }), h("span", { class: "switch__state", "aria-hidden": "true" })),
     h("p", { class: "hint", id: switchHint, text: toggleHint }),
   );
 
