@@ -18,6 +18,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -173,16 +174,29 @@ class Browser:
         return element
 
     def press(self, *keys: str) -> None:
-        self.focused().send_keys(*keys)
+        """Keys to whatever has the focus, as a keyboard would send them."""
+        ActionChains(self.driver).send_keys(*keys).perform()
 
-    def tab_to(self, role: str, name: str, limit: int = 60) -> WebElement:
-        """Tab through the page until the control has the focus (fails after ``limit``)."""
+    def tab_to(self, role: str | tuple[str, ...], name: str, limit: int = 80) -> WebElement:
+        """Tab through the page until the control has the focus (fails after ``limit``);
+        the control must show its focus (an outline or a box shadow)."""
+        roles = (role,) if isinstance(role, str) else role
         for _ in range(limit):
             element = self.focused()
-            if element.accessible_name.strip() == name and element.aria_role == role:
+            if element.accessible_name.strip() == name and element.aria_role in roles:
+                assert self.focus_visible(element), f"{name!r} has the focus but shows none"
                 return element
-            element.send_keys(Keys.TAB)
-        raise AssertionError(f"Tab never reached the {role} named {name!r}")
+            self.press(Keys.TAB)
+        raise AssertionError(f"Tab never reached the {'/'.join(roles)} named {name!r}")
+
+    def focus_visible(self, element: WebElement) -> bool:
+        shown: bool = self.driver.execute_script(
+            "const s = getComputedStyle(arguments[0]);"
+            "return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)"
+            "    || s.boxShadow !== 'none';",
+            element,
+        )
+        return shown
 
     # -- sessions -------------------------------------------------------------------
     def sign_in(self, email: str, password: str) -> None:
