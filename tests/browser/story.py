@@ -27,10 +27,14 @@ def navigate(browser: Browser, link: str, route: str) -> None:
 
 def row_of(browser: Browser, email: str) -> WebElement:
     button = browser.role("button", f"Actions for {email}")
-    row: WebElement = button.find_element(
-        By.XPATH, "./ancestor::*[self::tr or @role='row' or self::li][1]"
-    )
+    row: WebElement = button.find_element(By.XPATH, "./ancestor::tr[1]")
     return row
+
+
+def state_of(browser: Browser, email: str) -> str:
+    """The row's 2FA state cell (data-testid: role and name cannot single a cell out)."""
+    cell = row_of(browser, email).find_element(By.CSS_SELECTOR, "[data-testid='2fa-state']")
+    return str(cell.get_attribute("data-state"))
 
 
 def open_actions(browser: Browser, email: str) -> list[str]:
