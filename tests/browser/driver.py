@@ -132,12 +132,22 @@ class Browser:
         roles = set(roles)
         found = []
         for element in self.driver.find_elements(By.CSS_SELECTOR, css):
-            if element.accessible_name.strip() != name or not element.is_displayed():
+            if element.accessible_name.strip() != name or not self.rendered(element):
                 continue
             if roles and element.aria_role not in roles:
                 continue
             found.append(element)
         return found
+
+    def rendered(self, element: WebElement) -> bool:
+        """On the page and not hidden (a control drawn by CSS may be transparent, such as
+        a switch's checkbox under its track: Selenium's is_displayed says no to it)."""
+        shown: bool = self.driver.execute_script(
+            "const e = arguments[0]; return e.getClientRects().length > 0"
+            " && getComputedStyle(e).visibility !== 'hidden' && !e.closest('[hidden]');",
+            element,
+        )
+        return shown
 
     def all(self, role: str, name: str) -> list[WebElement]:
         return self._matching(CANDIDATES.get(role, f"[role={role}]"), [role], name)
@@ -162,7 +172,13 @@ class Browser:
         )
 
     def click(self, role: str | tuple[str, ...], name: str) -> None:
-        self.role(role, name).click()
+        self.pointer_click(self.role(role, name))
+
+    def pointer_click(self, element: WebElement) -> None:
+        """A mouse click at the control's centre, on whatever is drawn there (a switch's
+        track over its transparent checkbox), as a person clicks what they see."""
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        ActionChains(self.driver).move_to_element(element).click().perform()
 
     def type(self, label: str, text: str, *, submit: bool = False) -> None:
         element = self.field(label)
@@ -190,10 +206,13 @@ class Browser:
         raise AssertionError(f"Tab never reached the {'/'.join(roles)} named {name!r}")
 
     def focus_visible(self, element: WebElement) -> bool:
+        """An outline or a box shadow on the control, or on the element drawn for it right
+        after it (a switch's track)."""
         shown: bool = self.driver.execute_script(
-            "const s = getComputedStyle(arguments[0]);"
-            "return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)"
-            "    || s.boxShadow !== 'none';",
+            "const marked = e => { if (!e) return false; const s = getComputedStyle(e);"
+            "  return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0"
+            "          && s.outlineColor !== 'rgba(0, 0, 0, 0)') || s.boxShadow !== 'none'; };"
+            "return marked(arguments[0]) || marked(arguments[0].nextElementSibling);",
             element,
         )
         return shown
@@ -238,13 +257,17 @@ class Browser:
         assert self.axe_violations() == [], name
 
     def collect_logs(self) -> None:
+        """The requests of the portal's pages (Chromium's own pages, such as the new tab
+        page, are not the portal's) and every WebSocket the browser opened."""
+        own = urlparse(self.origin).netloc
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
-            if message["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated"):
-                params = message["params"]
-                self.requests.append(
-                    params["request"]["url"] if "request" in params else params["url"]
-                )
+            params = message["params"]
+            if message["method"] == "Network.webSocketCreated":
+                self.requests.append(params["url"])
+            elif message["method"] == "Network.requestWillBeSent":
+                if urlparse(params.get("documentURL", "")).netloc == own:
+                    self.requests.append(params["request"]["url"])
         self.console.extend(self.driver.get_log("browser"))
 
     def foreign_requests(self) -> list[str]:

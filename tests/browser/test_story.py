@@ -121,7 +121,7 @@ def test_security_admin_turns_2fa_on_and_enables_a_user(
 
     open_settings(browser)
     switch = browser.role(("switch", "checkbox"), "Enable 2FA")
-    switch.click()
+    browser.pointer_click(switch)
     browser.click("button", "Update")
     browser.wait_text("Settings saved successfully")
     browser.screen("04-settings-saved")
@@ -225,7 +225,7 @@ def test_switch_off_shows_not_available(story_domain: PortalServer, browser: Bro
     open_settings(browser)
     switch = browser.role(("switch", "checkbox"), "Enable 2FA")
     assert switch.is_selected()
-    switch.click()
+    browser.pointer_click(switch)
     browser.click("button", "Update")
     browser.wait_text("Settings saved successfully")
     assert domain_switch(story_domain) is False
