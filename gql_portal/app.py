@@ -12,17 +12,21 @@ from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.schema import build_schema
 from gql_portal.api.view import GraphQLView
-from gql_portal.audit.export import export_audit_events
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
+from gql_portal.graphiql.routes import graphiql_routes
+from gql_portal.http.cors import CorsMiddleware
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
+from gql_portal.http.origins import exact_origins
+from gql_portal.portal.routes import portal_routes
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")
@@ -64,10 +68,12 @@ def create_app(
     load_keys(settings)  # fail at start, not at the first enrollment
     production = settings.is_production
     schema = build_schema(settings)
+    cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
     graphql = GraphQLView(
         schema,
         graphql_ide=None if production else "graphiql",
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=sorted(cors_origins),
     )
     graphql.fast = fast_operations(schema, settings)
     # Bulk jobs go to the arq queue, or run in this process when no Redis is configured.
@@ -102,8 +108,11 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             *ops_routes(settings),
             Route("/audit/export", export_audit_events, methods=["GET"]),
+            *portal_routes(),
+            *([] if production else graphiql_routes()),
         ],
         middleware=[
+            Middleware(CorsMiddleware, origins=cors_origins),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]
@@ -113,4 +122,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.bulk_dispatcher = bulk_dispatcher
+    app.state.settings = settings
     return app

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     )
 
     trusted_proxies: str = ""
+    # Browser clients (CONTRACT section 9): other-origin frontends allowed by CORS (bearer
+    # only), and the origin the portal is served from when the Host header cannot tell.
+    cors_origins: str = ""
+    public_origin: str | None = None
     bulk_chunk_size: int = Field(default=1000, ge=1, le=10_000)  # bound parameters per statement
     # A QUEUED/RUNNING bulk job whose heartbeat is this old has lost its runner: resume it.
     bulk_stale_seconds: float = Field(default=60, gt=0)
@@ -65,7 +69,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("database_url", "redis_url", "encryption_keys")
+    @field_validator("database_url", "redis_url", "encryption_keys", "public_origin")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -83,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [item.strip() for item in self.cors_origins.split(",") if item.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -102,7 +102,8 @@ class UserConnection:
 @strawberry.type
 class LoginPayload:
     status: LoginStatus
-    token: str
+    # Null when the session went into the portal's cookie (X-Session-Transport: cookie).
+    token: str | None
     expires_at: datetime
     user: UserType
     enrollment_deadline: datetime | None

@@ -20,6 +20,10 @@ def _is_trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+def is_trusted_peer(peer: str, proxies: Sequence[str]) -> bool:
+    return _is_trusted(peer, _networks(tuple(proxies)))
+
+
 def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[str]) -> str | None:
     networks = _networks(tuple(proxies))
     if peer is None or not forwarded_for or not _is_trusted(peer, networks):

@@ -11,76 +11,39 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.websocket_origin import normalize_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from gql_portal.accounts.sessions import resolve_viewer
-from gql_portal.api.client_ip import client_ip
-from gql_portal.api.context import Context
+from gql_portal.api.context import Context, build_context, unavailable_or_raise
+from gql_portal.api.credentials import (
+    Credentials,
+    app_settings,
+    request_credentials,
+    websocket_credentials,
+)
 from gql_portal.api.documents import DocumentCache
 from gql_portal.api.errors import unavailable_body, unavailable_headers, unavailable_retry_after
 from gql_portal.api.operation import FastOperations
 from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
-from gql_portal.audit.services import RequestMeta
-from gql_portal.dependencies import unavailable_error
-from gql_portal.errors import ServiceUnavailableError, UnauthenticatedError
-from gql_portal.http.limits import send_error
+from gql_portal.graphiql.routes import graphiql_page
+from gql_portal.http.limits import error_body, send_error
 from gql_portal.http.media import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
     is_request_error,
     wants_graphql_response,
 )
-from gql_portal.settings import get_settings
+from gql_portal.http.origins import own_origin
 
 
-def bearer_token(request: Request | WebSocket, connection_params: object = None) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None and isinstance(connection_params, dict):
-        value = connection_params.get("Authorization") or connection_params.get("authorization")
-        header = value if isinstance(value, str) else None
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def request_meta(request: Request | WebSocket) -> RequestMeta:
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().trusted_proxy_list)
-    return RequestMeta(
-        ip=ip,
-        user_agent=request.headers.get("user-agent"),
-        request_id=request.scope.get("state", {}).get("request_id"),
-    )
-
-
-async def build_context(
-    request: Request | WebSocket, response: Response | WebSocket | None, token: str | None
-) -> Context:
-    context = Context(request=request, response=response, meta=request_meta(request), viewer=None)
-    if token is not None:
-        try:
-            if not token:
-                raise UnauthenticatedError("Authorization must be: Bearer <token>")
-            context.viewer = await resolve_viewer(token)
-        except UnauthenticatedError as error:
-            context.auth_error = error
-        except Exception as error:
-            # The session cannot be read now: every field that needs the viewer answers
-            # SERVICE_UNAVAILABLE (HTTP 503), over HTTP and WebSocket alike.
-            context.auth_error = _unavailable_or_raise(error)
-    return context
-
-
-def _unavailable_or_raise(error: Exception) -> ServiceUnavailableError:
-    unavailable = unavailable_error(error)
-    if unavailable is None:
-        raise error
-    return unavailable
+def cookie_refusal(request: Request, credentials: Credentials) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id")
+    body = error_body(credentials.refusal or "", "FORBIDDEN", request_id=request_id)
+    return Response(body, status_code=403, media_type=JSON)
 
 
 class _SubResponse(Response):
@@ -108,7 +71,7 @@ class GraphQLView(GraphQL[Context, None]):
             return
         except Exception as error:
             # A dependency fault outside any resolver: still the contract's 503 answer.
-            unavailable = _unavailable_or_raise(error)
+            unavailable = unavailable_or_raise(error)
             request_id = request.scope.get("state", {}).get("request_id")
             response = Response(
                 orjson.dumps(unavailable_body(unavailable, request_id)),
@@ -119,19 +82,40 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _respond(self, request: Request) -> Response:
+        credentials = request_credentials(request)
+        if credentials.refusal is not None:
+            # Cross-site use of the session cookie: refused before anything runs or counts.
+            return cookie_refusal(request, credentials)
         if self.fast is not None and (found := await self.fast.prepare(request)):
             prepared, variables, operation_name = found
-            context = await build_context(request, None, bearer_token(request))
+            sub_response = await self.get_sub_response(request)
+            context = await build_context(request, sub_response, credentials)
             if problem := variables_problem(variables, signed_in=context.viewer is not None):
                 raise HTTPException(400, problem)
             data, errors = await self.fast.execute(prepared, variables, operation_name, context)
-            return self.fast.response(request, data, errors)
+            response = self.fast.response(request, data, errors)
+            response.headers.raw.extend(sub_response.headers.raw)  # the session cookie
+            return response
         return await self.run(request)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return await build_context(request, response, bearer_token(request))
+        if isinstance(request, WebSocket):
+            return await build_context(request, response, websocket_credentials(request, None))
+        return await build_context(request, response, request_credentials(request))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # The offline GraphiQL (assets served by this app), not strawberry's unpkg page.
+        return graphiql_page()
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        # Behind a proxy the own origin may not be the Host header (PUBLIC_ORIGIN).
+        peer = request.client.host if request.client else None
+        own = own_origin(request.scope["scheme"], request.headers, peer, app_settings(request))
+        return normalize_origin(origin) == own or super().is_websocket_origin_allowed(
+            request, origin
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: the token may come in connection_init.
@@ -141,8 +125,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def refresh_viewer(self, context: Context) -> None:
         """The session as it is now; run for connection_init and again for every operation."""
-        token = bearer_token(context.request, context.connection_params)
-        fresh = await build_context(context.request, context.response, token)
+        credentials = websocket_credentials(context.request, context.connection_params)
+        fresh = await build_context(context.request, context.response, credentials)
         context.viewer, context.auth_error = fresh.viewer, fresh.auth_error
 
     def decode_json(self, data: str | bytes) -> object:

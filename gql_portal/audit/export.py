@@ -1,4 +1,4 @@
-"""``GET /audit/export``: the audit log as CSV or NDJSON, streamed in keyset batches."""
+"""The audit log as CSV or NDJSON, streamed in keyset batches (served by api/export.py)."""
 
 import csv
 import io
@@ -8,37 +8,15 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-
-from gql_portal.accounts.authorization import READERS, require_role
-from gql_portal.accounts.sessions import resolve_viewer
-from gql_portal.api.errors import unavailable_body, unavailable_headers
-from gql_portal.api.view import bearer_token, request_meta
-from gql_portal.audit.filters import AuditQuery, query_from_params
+from gql_portal.audit.filters import AuditQuery
 from gql_portal.audit.models import EVENT_COLUMNS
 from gql_portal.audit.reader import stream_events
-from gql_portal.clock import utcnow
-from gql_portal.dependencies import unavailable_error
-from gql_portal.errors import (
-    BadUserInputError,
-    ErrorCode,
-    PortalError,
-    TwoFactorRequiredError,
-    UnauthenticatedError,
-)
 
 COLUMNS = ("id", *EVENT_COLUMNS)
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 BATCH_SIZE = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_STATUS = {
-    ErrorCode.UNAUTHENTICATED: 401,
-    ErrorCode.TWO_FACTOR_REQUIRED: 403,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.BAD_USER_INPUT: 400,
-}
 
 
 def _escape_control(match: re.Match[str]) -> str:
@@ -104,47 +82,3 @@ async def export_body(
 def _render(rows: list[dict[str, Any]], format: str) -> bytes:
     text = csv_lines(rows, header=False) if format == "csv" else ndjson_lines(rows)
     return text.encode()
-
-
-def _error(error: PortalError, request_id: str | None) -> Response:
-    extensions = {"code": error.code.value, **error.extensions, "requestId": request_id}
-    body = {"errors": [{"message": error.message, "extensions": extensions}]}
-    return JSONResponse(body, status_code=_STATUS.get(error.code, 500))
-
-
-async def export_audit_events(request: Request) -> Response:
-    """Same filters and roles as ``auditEvents``; the token comes as ``Bearer``."""
-    try:
-        token = bearer_token(request)
-        if not token:
-            raise UnauthenticatedError("Authorization must be: Bearer <token>")
-        viewer = await resolve_viewer(token)
-        if not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
-        await require_role(
-            viewer.user, READERS, operation="auditExport", meta=request_meta(request)
-        )
-        format = request.query_params.get("format", "csv")
-        if format not in CONTENT_TYPES:
-            raise BadUserInputError("format must be csv or ndjson", field="format")
-        query = query_from_params(request.query_params, request.query_params.getlist("actions"))
-    except PortalError as error:
-        return _error(error, request.scope.get("state", {}).get("request_id"))
-    except Exception as error:
-        # The database is down before the stream starts: the contract's 503, not a 500.
-        unavailable = unavailable_error(error)
-        if unavailable is None:
-            raise
-        request_id = request.scope.get("state", {}).get("request_id")
-        return JSONResponse(
-            unavailable_body(unavailable, request_id),
-            status_code=503,
-            headers=unavailable_headers(unavailable.extensions["retryAfter"]),
-        )
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    filename = f"audit-events-{viewer.user.domain_id}-{stamp}.{format}"
-    return StreamingResponse(
-        export_body(domain_id=viewer.user.domain_id, query=query, format=format),
-        media_type=CONTENT_TYPES[format],
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )

@@ -205,7 +205,7 @@ async def _code_attempt(
     if attempt.refused_until is not None:
         raise TooManyAttemptsError(retry_after_seconds(attempt.refused_until, now))
     if not accepted:
-        raise InvalidCodeError()
+        raise InvalidCodeError(attemptsLeft=attempt.attempts_left)
 
 
 async def _exchange_session(
