@@ -28,6 +28,7 @@ const STEPS = { "sign-in": signIn, setup, code };
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const accountName = document.getElementById("account-name");
+const signOutButton = document.getElementById("sign-out");
 const announcer = document.getElementById("announcer");
 
 const app = {
@@ -52,6 +53,14 @@ const app = {
     app.flash = flash || null;
     await loadSession();
     app.navigate(homePath());
+  },
+  async signOut() {
+    try {
+      await run("logout");
+    } catch {
+      // Signed out here whatever the server said: the cookie is gone or no longer works.
+    }
+    app.signedOut("You are signed out.");
   },
   signedOut(flash) {
     app.session = { me: null, step: "SIGNED_OUT" };
@@ -111,6 +120,7 @@ function drawNav() {
   const { me, step } = app.session;
   clear(nav);
   accountName.textContent = me ? me.email : "";
+  signOutButton.hidden = step === "SIGNED_OUT";
   nav.hidden = step !== "AUTHENTICATED";
   if (nav.hidden) return;
   const current = currentPath();
@@ -187,6 +197,8 @@ onApiError((error) => {
     setTimeout(() => app.navigate(homePath()));
   }
 });
+
+signOutButton.addEventListener("click", () => app.signOut());
 
 async function start() {
   try {
