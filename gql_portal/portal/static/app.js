@@ -94,22 +94,22 @@ function homePath() {
 }
 
 async function loadSession() {
-  let me = null;
-  try {
-    ({ me } = await run("me"));
-  } catch (error) {
+  // Both at once: who is signed in, and whether the session still has a step to take.
+  const [identity, gate] = await Promise.allSettled([run("me"), run("session-step")]);
+  if (identity.status === "rejected") {
+    const error = identity.reason;
     // A cookie that expired or was revoked: start again at Sign in.
     if (!(error instanceof ApiError) || error.code !== "UNAUTHENTICATED") throw error;
     app.flash = "Your session has expired. Sign in again.";
   }
+  const me = identity.status === "fulfilled" ? identity.value.me : null;
   if (!me) {
     app.session = { me: null, step: "SIGNED_OUT" };
     return;
   }
   let step = "AUTHENTICATED";
-  try {
-    await run("session-step");
-  } catch (error) {
+  if (gate.status === "rejected") {
+    const error = gate.reason;
     if (!(error instanceof ApiError) || error.code !== "TWO_FACTOR_REQUIRED") throw error;
     step = error.extensions.status || (me.twoFactor.enrolled ? "TOTP_REQUIRED" : "ENROLLMENT_REQUIRED");
   }
