@@ -153,7 +153,8 @@ function screenFor(path) {
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
   if (step === "ENROLLMENT_REQUIRED") return path === "setup" ? setup : null;
   if (step === "TOTP_REQUIRED") return path === "code" ? code : null;
-  if (path === "setup") return setup;
+  // Once enrolled, the secret is never shown again: set-up is for those still to enroll.
+  if (path === "setup") return app.session.me.twoFactor.enrolled ? null : setup;
   const entry = SCREENS.find((candidate) => candidate.path === path);
   return entry && allowed(entry) ? entry.screen : null;
 }
@@ -169,9 +170,18 @@ async function route() {
   }
   drawNav();
   clear(main);
+  const flash = app.takeFlash();
   try {
     const stop = await screen.render(main, app);
     stopScreen = typeof stop === "function" ? stop : null;
+    // What the last step wants the person to know ("You are signed out."), under the heading.
+    if (flash) {
+      const note = h("div", { class: "banner", role: "status", text: flash });
+      const first = main.querySelector("h1");
+      if (first) first.after(note);
+      else main.prepend(note);
+      app.announce(flash);
+    }
   } catch (error) {
     if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
     replace(main, 

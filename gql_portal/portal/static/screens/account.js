@@ -15,7 +15,6 @@ export async function render(main, app) {
   const { me } = await run("me");
   app.session.me = me;
   const twoFactor = me.twoFactor;
-  const flash = app.takeFlash();
   const regenerated = h("div", { "aria-live": "polite" });
   const code = codeField();
   const regenerate = form({
@@ -46,7 +45,6 @@ export async function render(main, app) {
   const left = h("dd", { "data-testid": "recovery-codes-left", text: String(twoFactor.recoveryCodesRemaining) });
   put(main, 
     ...heading("My account"),
-    flash ? banner(flash, "success") : null,
     h(
       "dl",
       { class: "summary" },
