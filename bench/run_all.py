@@ -1,6 +1,7 @@
 """Every benchmark, one after the other: ``make bench`` or ``python -m bench.run_all``.
 
-Scripts other engineers add (bench/bulk_enable.py, bench/audit_pages.py) run when present.
+Scripts other engineers add (bench/bulk_enable.py, bench/audit_pages.py, bench/portal.py)
+run when present.
 A script that fails is reported and the others still run; the exit status says whether all
 ran.
 """
@@ -19,6 +20,7 @@ SCRIPTS = [
     "middleware",
     "bulk_enable",
     "audit_pages",
+    "portal",
 ]
 
 

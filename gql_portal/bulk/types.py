@@ -7,6 +7,7 @@ from gql_portal.accounts.types import PageInfo, UserType
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import visible_user
 from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
+from gql_portal.bulk.preview import selection_includes, selection_sample
 from gql_portal.bulk.selection import UserSelection
 from gql_portal.two_factor.gate import TwoFactorState
 
@@ -104,6 +105,32 @@ class BulkJobType:
         from gql_portal.accounts.presenters import present_optional_user
 
         return await present_optional_user(info, user)
+
+    @strawberry.field(
+        description="Dry runs only: whether the selection, applied now, includes the viewer."
+    )
+    async def includes_viewer(self, info: Info) -> bool | None:
+        viewer = info.context.viewer
+        if (
+            not self.model.dry_run
+            or viewer is None
+            or viewer.user.domain_id != self.model.domain_id
+        ):
+            return None
+        return await selection_includes(self.model, viewer.rules, viewer.user.id)
+
+    @strawberry.field(description="Dry runs only: up to 5 of the users the selection holds now.")
+    async def sample(self, info: Info) -> list[UserType] | None:
+        viewer = info.context.viewer
+        if (
+            not self.model.dry_run
+            or viewer is None
+            or viewer.user.domain_id != self.model.domain_id
+        ):
+            return None
+        from gql_portal.accounts.presenters import present_users
+
+        return await present_users(info, await selection_sample(self.model, viewer.rules))
 
 
 @strawberry.type(name="BulkJobEdge")

@@ -141,7 +141,7 @@ async def code_attempt(
     if attempt.refused_until is not None:
         raise TooManyAttemptsError(retry_after_seconds(attempt.refused_until, now))
     if not accepted:
-        raise InvalidCodeError()
+        raise InvalidCodeError(attemptsLeft=attempt.attempts_left)
 
 
 def totp_check(code: str) -> Check:

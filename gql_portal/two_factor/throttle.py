@@ -65,6 +65,11 @@ class Attempt:
         return self.refused_until is not None
 
     @property
+    def attempts_left(self) -> int:
+        """Wrong codes still allowed before the lock, once this attempt has failed."""
+        return max(0, FIRST_LOCK_AFTER - self.failures)
+
+    @property
     def locks_on_failure(self) -> bool:
         return self.locked_until is not None
 
