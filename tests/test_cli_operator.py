@@ -3,19 +3,24 @@ case, migrate and rotate-keys saying what they did, unknown settings named."""
 
 import argparse
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
 from gql_portal.cli import build_parser
 from gql_portal.crypto import key_fingerprint
+from tests.http.server_process import free_port
 
 CLI = Path(sys.executable).parent / "gql-portal"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -161,3 +166,33 @@ def test_rotate_keys_points_at_the_development_key(tmp_path: Path) -> None:
     [line] = result.stderr.splitlines()
     assert f"it decrypts with the development key in {tmp_path / 'data'}" in line
     assert key_fingerprint(development) in line and development.decode() not in line
+
+
+def test_make_run_serves_on_the_given_host_and_port(tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GQL_PORTAL_")}
+    env.update(GQL_PORTAL_DATA_DIR=str(tmp_path), GQL_PORTAL_LOG_LEVEL="WARNING")
+    log = tmp_path / "make.log"
+    with log.open("wb") as out:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}", "HOST=127.0.0.4"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make, gql-portal and uvicorn: one group to stop
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert make.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            try:
+                if httpx.get(f"http://127.0.0.4:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert "secadmin@demo.example" in log.read_text()  # migrated and seeded first
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
