@@ -244,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     serve = command("serve", "serve the API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=_port, default=8000, help="TCP port to listen on")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind to")
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port to bind to")
     serve.add_argument(
         "--workers",
         type=_positive,

@@ -3,8 +3,6 @@
 import re
 from pathlib import Path
 
-from pydantic_core import PydanticUndefined
-
 from gql_portal.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -23,8 +21,8 @@ def _table() -> list[tuple[list[str], list[str]]]:
 
 
 def _row_hint(field: str) -> str:
-    default = Settings.model_fields[field].default
-    shown = "..." if default in (None, PydanticUndefined) else f"`{_text(default)}`"
+    info = Settings.model_fields[field]
+    shown = "..." if info.default_factory or info.default is None else f"`{_text(info.default)}`"
     return f"| `{field.upper()}` | {shown} | <what it does> |"
 
 

@@ -205,6 +205,6 @@ def test_serve_on_a_busy_port_fails_in_one_line(tmp_path: Path) -> None:
             )
             assert result.returncode == 1
             assert result.stderr.splitlines() == [
-                f"gql-portal: cannot listen on 127.0.0.1:{port}: Address already in use "
+                f"gql-portal: cannot bind to 127.0.0.1:{port}: Address already in use "
                 "(is another server running there? choose another --port)"
             ]

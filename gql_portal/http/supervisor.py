@@ -32,7 +32,7 @@ def check_address_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise ListenError(
-                f"cannot listen on {host}:{port}: {error.strerror or error} "
+                f"cannot bind to {host}:{port}: {error.strerror or error} "
                 "(is another server running there? choose another --port)"
             ) from None
 
