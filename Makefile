@@ -38,9 +38,11 @@ migrate: install
 demo: migrate
 	$(BIN)/gql-portal demo
 
-## make run: install, migrate, seed the demo domain, serve on 127.0.0.1:8000 (GraphiQL at /graphql)
+## make run [HOST=127.0.0.1] [PORT=8000]: install, migrate, seed the demo domain, serve (GraphiQL at /graphql)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: demo
-	$(BIN)/gql-portal serve --host 127.0.0.1 --port 8000
+	$(BIN)/gql-portal serve --host $(HOST) --port $(PORT)
 
 ## make test: the suite on SQLite, then again on PostgreSQL + Redis when they answer
 test: install

@@ -1,16 +1,18 @@
-"""The ``gql-portal`` command: every subcommand fails with one line and a non-zero exit."""
+"""The gql-portal command: every subcommand fails with one line and a non-zero exit."""
 
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
 
-from gql_portal.settings import get_settings
+from gql_portal.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
 MAX_DEMO_USERS = 1_000_000
@@ -19,10 +21,13 @@ MAX_DEMO_USERS = 1_000_000
 def _serve(args: argparse.Namespace) -> int:
     from gql_portal.crypto import load_keys
     from gql_portal.http.server import apply_flags, serve
+    from gql_portal.http.supervisor import ListenError
 
     load_keys(apply_flags(vars(args)))  # one line for a missing production key, not a traceback
-    serve(host=args.host, port=args.port, workers=args.workers)
-    return 0
+    try:
+        return serve(host=args.host, port=args.port, workers=args.workers)
+    except ListenError as error:
+        raise CommandError(str(error)) from None
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -47,8 +52,11 @@ def _run_db(work: Callable[[], Awaitable[int]]) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from gql_portal.db import migrate
 
-    asyncio.run(migrate(get_settings()))
-    print("database is up to date")
+    applied = asyncio.run(migrate(get_settings()))
+    for name in applied:
+        print(f"applied {name}")
+    done = f"{len(applied)} migrations applied" if applied else "nothing to apply"
+    print(f"{done}: the database is up to date")
     return 0
 
 
@@ -68,10 +76,7 @@ def _create_user(args: argparse.Namespace) -> int:
     from gql_portal.accounts.services import create_user, get_domain_by_name
     from gql_portal.errors import NotFoundError
 
-    try:
-        roles = [Role(role) for role in (args.role or ["USER"])]
-    except ValueError:
-        raise CommandError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
+    roles = [Role(role) for role in (args.role or ["USER"])]
     password = args.password
     if password is None:
         if not sys.stdin.isatty():
@@ -115,11 +120,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
+    from gql_portal.crypto import key_fingerprint, load_keys
     from gql_portal.two_factor.rotation import rotate_encryption_keys
 
     async def work() -> int:
         rotated = await rotate_encryption_keys()
-        print(f"re-encrypted {rotated} secrets with the first key of GQL_PORTAL_ENCRYPTION_KEYS")
+        first = key_fingerprint(load_keys(get_settings())[0])
+        print(f"re-encrypted {rotated} secrets with the first key ({first})")
         return 0
 
     return _run_db(work)
@@ -141,10 +148,7 @@ def _bulk_enable(args: argparse.Namespace) -> int:
     from gql_portal.accounts.models import Role
     from gql_portal.bulk.command import bulk_enable
 
-    try:
-        roles = [Role(role) for role in args.role] if args.role else None
-    except ValueError:
-        raise CommandError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
+    roles = [Role(role) for role in args.role] if args.role else None
     return _run_db(lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run))
 
 
@@ -180,6 +184,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gql-portal: {message} (see gql-portal --help)\n")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows a default after the help of every option that has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _role(value: str) -> str:
+    from gql_portal.accounts.models import Role
+
+    role = value.strip().upper().replace("-", "_")
+    if role not in Role.__members__:
+        raise argparse.ArgumentTypeError(
+            f"invalid role {value!r}: one of {', '.join(r.value for r in Role)}"
+        )
+    return role
+
+
 def _port(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"invalid port {value!r}: 1 to 65535")
@@ -202,67 +227,106 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gql-portal", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _limit_help(text: str, setting: str) -> str:
+    default = Settings.model_fields[setting].default
+    return f"{text} (default: GQL_PORTAL_{setting.upper()}, else {default:g})"
 
-    serve = commands.add_parser("serve", help="serve the API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8000)
-    serve.add_argument("--workers", type=_positive, default=1)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gql-portal", description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('gql-portal')}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, help=help, description=help, formatter_class=_HelpFormatter
+        )
+        return sub
+
+    serve = command("serve", "serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind to")
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port to bind to")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="server processes, about one per core",
+    )
     limits = serve.add_argument_group("edge limits, per process (default: the settings)")
-    limits.add_argument("--max-connections", type=_positive, help="open connections")
-    limits.add_argument("--max-header-bytes", type=_positive, help="request line and headers")
-    limits.add_argument("--max-header-count", type=_positive, help="headers per request")
-    limits.add_argument("--header-timeout", type=_seconds, help="seconds to send the headers")
-    limits.add_argument("--body-timeout", type=_seconds, help="seconds to send the body")
+    for flag, text, setting in (
+        ("--max-connections", "open connections", "max_connections"),
+        ("--max-header-bytes", "bytes of request line and headers", "max_header_bytes"),
+        ("--max-header-count", "headers per request", "max_header_count"),
+        ("--header-timeout", "seconds to send the headers", "header_timeout_seconds"),
+        ("--body-timeout", "seconds to send the body", "body_timeout_seconds"),
+    ):
+        seconds = setting.endswith("_seconds")
+        limits.add_argument(
+            flag,
+            type=_seconds if seconds else _positive,
+            metavar="SECONDS" if seconds else "N",
+            help=_limit_help(text, setting),
+        )
     serve.set_defaults(handler=_serve)
 
-    worker = commands.add_parser("worker", help="run the arq worker")
+    worker = command("worker", "run the arq worker (bulk jobs, audit sealing)")
     worker.add_argument("--check", action="store_true", help="exit 0 if a worker is healthy")
     worker.set_defaults(handler=_worker)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+    command("migrate", "apply database migrations").set_defaults(handler=_migrate)
 
-    domain = commands.add_parser("create-domain", help="create a domain (tenant)")
-    domain.add_argument("name")
+    domain = command("create-domain", "create a domain (tenant)")
+    domain.add_argument("name", help="the domain's name, e.g. acme.example")
     domain.set_defaults(handler=_create_domain)
 
-    user = commands.add_parser("create-user", help="create a user in a domain")
-    user.add_argument("--domain", required=True)
-    user.add_argument("--email", required=True)
-    user.add_argument("--role", action="append", help="repeatable, e.g. SECURITY_ADMIN")
-    user.add_argument("--password")
-    user.add_argument("--display-name")
+    user = command("create-user", "create a user in a domain")
+    user.add_argument("--domain", required=True, help="the domain's name")
+    user.add_argument("--email", required=True, help="the user's email address")
+    user.add_argument(
+        "--role",
+        action="append",
+        type=_role,
+        help="USER, SECURITY_ADMIN, SYSTEM_ADMIN or AUDITOR, any case; repeatable (default: USER)",
+    )
+    user.add_argument("--password", help="at least 12 characters (default: ask on the terminal)")
+    user.add_argument("--display-name", help="the name shown in the portal (default: none)")
     user.set_defaults(handler=_create_user)
 
-    demo = commands.add_parser("demo", help="seed the demo domain and print its credentials")
-    demo.add_argument("--users", type=int, default=0, help="add N generated users")
+    demo = command("demo", "seed the demo domain and print its credentials")
+    demo.add_argument(
+        "--users", type=int, default=0, metavar="N", help="make sure N generated users exist"
+    )
     demo.set_defaults(handler=_demo)
 
-    commands.add_parser(
-        "rotate-keys", help="re-encrypt TOTP secrets with the first encryption key"
-    ).set_defaults(handler=_rotate_keys)
-
-    bulk = commands.add_parser(
-        "bulk-enable", help="enable 2FA for the users of a domain, with a progress bar"
+    command("rotate-keys", "re-encrypt TOTP secrets with the first encryption key").set_defaults(
+        handler=_rotate_keys
     )
-    bulk.add_argument("--domain", required=True)
-    bulk.add_argument("--role", action="append", help="only users with this role; repeatable")
+
+    bulk = command("bulk-enable", "enable 2FA for the users of a domain, with a progress bar")
+    bulk.add_argument("--domain", required=True, help="the domain's name")
+    bulk.add_argument(
+        "--role",
+        action="append",
+        type=_role,
+        help="only users with this role, any case; repeatable (default: every user)",
+    )
     bulk.add_argument("--dry-run", action="store_true", help="count the users, change nothing")
     bulk.set_defaults(handler=_bulk_enable)
 
-    audit = commands.add_parser("audit", help="check the audit log's hash chain")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit = command("audit", "check the audit log's hash chain")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     for name, text in (
         ("verify", "recompute a domain's chain; exit 1 at the first altered or removed event"),
         ("seal", "seal a domain's unsealed events now"),
     ):
-        sub = audit_commands.add_parser(name, help=text)
+        sub = audit_commands.add_parser(
+            name, help=text, description=text, formatter_class=_HelpFormatter
+        )
         sub.add_argument("--domain", required=True, help="the domain's name")
         sub.set_defaults(handler=_audit)
 
-    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export = command("export-schema", "write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
     export.set_defaults(handler=_export_schema)
     return parser
@@ -277,9 +341,12 @@ def _setting_problem(error: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from gql_portal.crypto import EncryptionKeyError
     from gql_portal.errors import PortalError
+    from gql_portal.unknown_settings import unknown_setting_warnings
 
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    for warning in unknown_setting_warnings(os.environ):
+        print(f"gql-portal: warning: {warning}", file=sys.stderr)
     try:
         return handler(args)
     except (CommandError, EncryptionKeyError) as error:

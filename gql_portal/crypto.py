@@ -110,4 +110,38 @@ def keyed_identifier(value: str) -> str:
 
 def rotate_secret(ciphertext: str) -> str:
     """Re-encrypt with the first key (MultiFernet.rotate keeps the original timestamp)."""
-    return _cipher().rotate(ciphertext.encode()).decode()
+    try:
+        return _cipher().rotate(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise EncryptionKeyError(_no_key_decrypts(ciphertext)) from None
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Names a key in messages and logs: a hash prefix, which never helps to recover it."""
+    return "sha256:" + hashlib.sha256(key).hexdigest()[:12]
+
+
+def _no_key_decrypts(ciphertext: str) -> str:
+    settings = get_settings()
+    keys = load_keys(settings)
+    source = "GQL_PORTAL_ENCRYPTION_KEYS" if settings.encryption_keys else "the development key"
+    tried = ", ".join(f"key {n} {key_fingerprint(key)}" for n, key in enumerate(keys, 1))
+    advice = (
+        "add the key it was encrypted with after the others (the key listed before the "
+        "last rotation, or the development key file)"
+    )
+    dev_key = settings.data_dir / DEV_KEY_FILE
+    if dev_key.exists() and dev_key.read_bytes().strip() not in keys:
+        try:
+            Fernet(dev_key.read_bytes().strip()).decrypt(ciphertext.encode())
+        except (InvalidToken, ValueError):
+            pass
+        else:
+            advice = (
+                f"it decrypts with the development key in {dev_key} "
+                f"({key_fingerprint(dev_key.read_bytes().strip())}): add that key last"
+            )
+    return (
+        f"a stored secret decrypts with none of the {len(keys)} keys of {source} "
+        f"({tried}): {advice}, then run the command again"
+    )

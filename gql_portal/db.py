@@ -102,12 +102,22 @@ async def close_db() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(settings: Settings) -> None:
+async def migrate(settings: Settings) -> list[str]:
+    """The migrations it applied, in order (``models.0002_x``); none when up to date."""
     ensure_data_dir(settings)
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
     try:
-        await run_migrations(config=tortoise_config(settings.resolved_database_url))
+        await run_migrations(
+            config=tortoise_config(settings.resolved_database_url), progress=progress
+        )
     finally:
         await Tortoise.close_connections()
+    return applied
 
 
 def db_client() -> BaseDBAsyncClient:

@@ -13,7 +13,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "gql_portal_http_requests_total",
@@ -99,9 +101,15 @@ def clear_bulk_job(job_id: object) -> None:
         pass
 
 
+def forget_process(pid: int) -> None:
+    """A process that ended: its live gauges (bulk job progress) leave the merged view."""
+    if os.environ.get(MULTIPROC_DIR):
+        mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
 def exposition() -> tuple[bytes, str]:
     """The text format; under several server processes, merged from PROMETHEUS_MULTIPROC_DIR."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(MULTIPROC_DIR):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

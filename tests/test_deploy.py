@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -331,3 +332,174 @@ async def test_a_session_through_nginx(behind_nginx: httpx.AsyncClient) -> None:
 
 
 _JSON = {"content-type": "application/json"}
+
+
+TEST_DATABASE_URL = os.environ.get("GQL_PORTAL_TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("GQL_PORTAL_TEST_REDIS_URL")
+SMALL_JOB = "mutation { startBulkTwoFactorEnablement(filter: {roles: [AUDITOR]}) { id total } }"
+JOB_STATUS = "query J($id: ID!) { bulkJob(id: $id) { status changed } }"
+
+
+async def _postgres_admin(url: str, statement: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    parsed = httpx.URL(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username or "postgres"
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def production_env(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """docs/operations.md's environment file: PostgreSQL (a database of this test's own),
+    Redis, production, explicit keys, nginx trusted, one metrics directory for all."""
+    if not (TEST_DATABASE_URL and TEST_REDIS_URL):
+        pytest.skip("needs GQL_PORTAL_TEST_DATABASE_URL and GQL_PORTAL_TEST_REDIS_URL")
+    name = "gql_portal_deploy_" + os.urandom(4).hex()
+    url = TEST_DATABASE_URL.replace("{}", name.removeprefix("gql_portal_test_"))
+    url = url.rsplit("/", 1)[0] + "/" + name
+    await _postgres_admin(url, f'CREATE DATABASE "{name}"')
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GQL_PORTAL_")}
+    env.update(
+        GQL_PORTAL_ENVIRONMENT="production",
+        GQL_PORTAL_DATABASE_URL=url,
+        GQL_PORTAL_REDIS_URL=TEST_REDIS_URL,
+        GQL_PORTAL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        GQL_PORTAL_TRUSTED_PROXIES="127.0.0.1",
+        GQL_PORTAL_DATA_DIR=str(tmp_path / "data"),
+        GQL_PORTAL_LOG_LEVEL="WARNING",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
+    try:
+        for command, environment in ((["migrate"], "production"), (["demo"], "development")):
+            subprocess.run(
+                [str(CLI), *command],
+                env={**env, "GQL_PORTAL_ENVIRONMENT": environment},
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
+        yield env
+    finally:
+        await _postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _logins_per_process(directory: Path) -> dict[int, float]:
+    from prometheus_client.mmap_dict import MmapedDict
+
+    counts: dict[int, float] = {}
+    for path in directory.glob("counter_*.db"):
+        for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path)):
+            if '"gql_portal_logins_total"' in key and value:
+                pid = int(path.stem.split("_")[1])
+                counts[pid] = counts.get(pid, 0) + value
+    return counts
+
+
+def _sample(text: str, series: str) -> float | None:
+    match = re.search(rf"^{re.escape(series)} (\S+)$", text, flags=re.MULTILINE)
+    return float(match[1]) if match else None
+
+
+async def test_two_api_processes_and_a_worker_behind_nginx(
+    nginx_conf: tuple[Path, int, int, Path], production_env: dict[str, str]
+) -> None:
+    nginx = _tool("nginx")
+    main, https_port, app_port, cert = nginx_conf
+    metrics_dir = Path(production_env["PROMETHEUS_MULTIPROC_DIR"])
+    logs = main.parent
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, *command: str) -> subprocess.Popen[bytes]:
+        with (logs / f"{name}.log").open("wb") as out:
+            process = subprocess.Popen(command, env=production_env, stdout=out, stderr=out)
+        started.append(process)
+        return process
+
+    worker = start("worker", str(CLI), "worker")
+    app = start("api", str(CLI), "serve", "--port", str(app_port), "--workers", "2")
+    proxy = start("nginx", nginx, "-c", str(main), "-p", str(logs), "-g", "daemon off;")
+    try:
+        await _wait_for_port(app_port, app, "127.0.0.1")
+        await _wait_for_port(https_port, proxy, NGINX_HOST)
+        transport = httpx.AsyncHTTPTransport(
+            verify=ssl.create_default_context(cafile=cert), local_address=CLIENT_HOST
+        )
+        base = f"https://{NGINX_HOST}:{https_port}"
+        async with (
+            httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as http,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{app_port}", timeout=30) as local,
+        ):
+            for _ in range(300):  # the worker's heartbeat is in Redis
+                if (await local.get("/readyz")).json()["checks"].get("workers") == 1:
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError((logs / "worker.log").read_text()[-2000:])
+
+            # Logins through nginx; nginx keeps its upstream connections open (keepalive),
+            # so one server process may get them all: then logins on new connections
+            # straight to the app's port, until both processes have counted some.
+            names = ("alice", "bob", "carol", "dave", "auditor", "sysadmin")
+            statuses: Counter[str] = Counter()
+
+            async def log_in(client: httpx.AsyncClient, name: str) -> None:
+                query = {"query": LOGIN.replace("secadmin", name)}
+                answer = await client.post("/graphql", json=query, headers={"Connection": "close"})
+                statuses[answer.json()["data"]["login"]["status"]] += 1
+
+            for name in names:
+                await log_in(http, name)
+            for attempt in range(60):
+                if len(_logins_per_process(metrics_dir)) == 2:
+                    break
+                await log_in(local, names[attempt % len(names)])
+            assert len(_logins_per_process(metrics_dir)) == 2  # the worker logs no one in
+
+            login = await http.post("/graphql", json={"query": LOGIN})
+            auth = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
+            statuses["AUTHENTICATED"] += 1
+            job = await http.post("/graphql", json={"query": SMALL_JOB}, headers=auth)
+            job_id = job.json()["data"]["startBulkTwoFactorEnablement"]["id"]
+            for _ in range(300):
+                status = await http.post(
+                    "/graphql",
+                    json={"query": JOB_STATUS, "variables": {"id": job_id}},
+                    headers=auth,
+                )
+                if status.json()["data"]["bulkJob"]["status"] == "SUCCEEDED":
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(status.text)
+            assert status.json()["data"]["bulkJob"]["changed"] == 1
+
+            assert (await http.get("/metrics")).status_code == 404
+            assert set(statuses) == {"AUTHENTICATED", "TOTP_REQUIRED", "ENROLLMENT_REQUIRED"}
+
+            def logins_counted(text: str) -> dict[str, float | None]:
+                return {
+                    status: _sample(text, f'gql_portal_logins_total{{outcome="{status}"}}')
+                    for status in statuses
+                }
+
+            text = ""
+            for _ in range(50):  # a counter's increment follows its answer by a moment
+                text = (await local.get("/metrics")).text
+                if logins_counted(text) == statuses:
+                    break
+                await asyncio.sleep(0.1)
+            # Everything counted in any of the three processes, exactly once.
+            assert logins_counted(text) == statuses
+            assert _sample(text, 'gql_portal_bulk_job_users_total{result="changed"}') == 1
+            assert _sample(text, "gql_portal_workers_alive") == 1
+    finally:
+        for process in reversed(started):
+            _stop(process)
+    assert worker.returncode == 0 and app.returncode == 0

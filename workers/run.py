@@ -1,8 +1,10 @@
 import asyncio
+import os
 
 from arq.worker import async_check_health, get_kwargs
 
 from gql_portal.logs import configure_logging
+from gql_portal.metrics import forget_process
 from workers.resilient import ResilientWorker
 from workers.settings import WorkerSettings, redis_settings
 
@@ -14,5 +16,8 @@ def run_worker(*, check: bool = False) -> int:
     configure_logging()  # JSON lines, like the API; arq alone logs nothing below WARNING
     kwargs = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
     worker = ResilientWorker(**{**kwargs, "redis_settings": settings})
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        forget_process(os.getpid())  # its bulk-job gauges leave the API's merged /metrics
     return 0

@@ -203,11 +203,19 @@ def apply_flags(values: dict[str, object]) -> Settings:
     return get_settings()
 
 
-def serve(*, host: str, port: int, workers: int) -> None:
+def serve(*, host: str, port: int, workers: int) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
+    from gql_portal.http.supervisor import (
+        MetricsMultiprocess,
+        check_address_free,
+        metrics_directory,
+    )
+
+    check_address_free(host, port)
     settings = get_settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         "gql_portal.asgi:app",
         host=host,
         port=port,
@@ -217,3 +225,12 @@ def serve(*, host: str, port: int, workers: int) -> None:
         ws_max_size=settings.max_body_bytes,  # a WebSocket message is capped like a body
         log_level=settings.log_level.lower(),
     )
+    with metrics_directory(workers):
+        if workers == 1:
+            server = uvicorn.Server(config)
+            server.run()
+            return 0 if server.started else STARTUP_FAILURE
+        # uvicorn.run's own branch for several workers, with a supervisor that tells
+        # prometheus_client when a server process ends.
+        MetricsMultiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0

@@ -2,7 +2,7 @@
 
 from tortoise.transactions import in_transaction
 
-from gql_portal.crypto import rotate_secret
+from gql_portal.crypto import EncryptionKeyError, rotate_secret
 from gql_portal.two_factor.models import TotpAuthenticator, TotpEnrollment
 
 BATCH = 500
@@ -29,10 +29,17 @@ async def _rotate(model: type[TotpAuthenticator] | type[TotpEnrollment]) -> int:
                 .using_db(connection)
             )
             for row in rows:
+                try:
+                    rotated_secret = rotate_secret(row.secret_encrypted)
+                except EncryptionKeyError as error:
+                    raise EncryptionKeyError(
+                        f"{model.__name__} {row.pk}: {error} (the batches before it are "
+                        "re-encrypted and stay readable; rotate-keys is safe to run again)"
+                    ) from None
                 await (
                     model.filter(id=row.pk)
                     .using_db(connection)
-                    .update(secret_encrypted=rotate_secret(row.secret_encrypted))
+                    .update(secret_encrypted=rotated_secret)
                 )
         if not rows:
             return rotated
