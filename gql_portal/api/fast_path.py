@@ -64,6 +64,15 @@ def installed_versions() -> dict[str, str | None]:
     return versions
 
 
+def _is_tested(version: str | None, specifier: SpecifierSet | None) -> bool:
+    # A pre-release of a tested minor is not a tested release.
+    return (
+        version is not None
+        and specifier is not None
+        and specifier.contains(version, prereleases=False)
+    )
+
+
 def version_problem(
     installed: Mapping[str, str | None] | None = None,
     tested: Mapping[str, SpecifierSet] | None = None,
@@ -71,12 +80,7 @@ def version_problem(
     """Why the installed releases may not take the fast path, or None when they may."""
     installed = installed_versions() if installed is None else installed
     tested = tested_ranges() if tested is None else tested
-    outside = []
-    for name in FENCED:
-        version, specifier = installed.get(name), tested.get(name)
-        if version is None or specifier is None or not specifier.contains(version, True):
-            outside.append(name)
-    if not outside:
+    if all(_is_tested(installed.get(name), tested.get(name)) for name in FENCED):
         return None
     found = ", ".join(f"{name} {installed.get(name) or '(not installed)'}" for name in FENCED)
     expected = ", ".join(f"{name}{tested.get(name) or ' (no range found)'}" for name in FENCED)

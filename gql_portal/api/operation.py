@@ -121,9 +121,11 @@ class FastOperations:
         applied: list[type[SchemaExtension]] = []
         for extension in schema.get_extensions():
             kind = type(extension)
-            if kind not in APPLIED_EXTENSIONS:
+            # The fast path runs no middleware: an extension with a resolve hook is foreign.
+            if kind not in APPLIED_EXTENSIONS or kind.resolve is not SchemaExtension.resolve:
                 return (
-                    f"fast path off: the schema's extension {kind.__qualname__} has no step in it"
+                    f"fast path off: the schema's extension {kind.__qualname__} is not one it"
+                    " applies; strawberry's view answers every request"
                 )
             applied.append(kind)
             if isinstance(extension, PreparedDocuments):
@@ -135,7 +137,10 @@ class FastOperations:
             else:
                 metrics = True
         if documents is None or hide_suggestions is None:
-            return "fast path off: the schema has no PreparedDocuments or no ErrorCodes extension"
+            return (
+                "fast path off: the schema has no PreparedDocuments or no ErrorCodes extension;"
+                " strawberry's view answers every request"
+            )
         return cls(
             schema,
             documents,

@@ -20,7 +20,6 @@ from starlette.applications import Starlette
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.api.executor import ObjectPlan, PortalExecutor, ShortPathExecutor
 from gql_portal.api.schema import PortalSchema
-from gql_portal.api.view import GraphQLView
 from gql_portal.app import create_app
 from gql_portal.audit.models import AuditEvent
 from gql_portal.bulk.models import BulkJob
@@ -29,6 +28,7 @@ from tests.factories import PASSWORD, make_domain, make_user
 from tests.http.support import (
     client_for,
     enrolled_user_with_pending_token,
+    graphql_view,
     production_settings,
     settings_with,
 )
@@ -47,14 +47,6 @@ VARYING_HEADERS = {"date"}
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _view(app: Starlette) -> GraphQLView:
-    for route in app.routes:
-        endpoint = getattr(route, "endpoint", None)
-        if isinstance(endpoint, GraphQLView):
-            return endpoint
-    raise AssertionError("no GraphQL route")
-
-
 class Paths:
     """The same app twice: the fast path on, and off (strawberry's view and executor)."""
 
@@ -62,7 +54,7 @@ class Paths:
         settings = production_settings if production else settings_with
         self.fast_app = create_app(settings(fast_path=True), manage_database=False)
         self.slow_app = create_app(settings(fast_path=False), manage_database=False)
-        fast, slow = _view(self.fast_app), _view(self.slow_app)
+        fast, slow = graphql_view(self.fast_app), graphql_view(self.slow_app)
         # The comparison means something only when the two really differ.
         assert fast.fast is not None and fast.schema.execution_context_class is ShortPathExecutor
         assert slow.fast is None and slow.schema.execution_context_class is PortalExecutor
