@@ -24,8 +24,9 @@ from gql_portal.settings import Settings
 from tests.http.support import production_settings, settings_with
 
 
-def _settings(production: bool) -> Settings:
-    return production_settings() if production else settings_with()
+def _settings(production: bool = False) -> Settings:
+    # On whichever way the suite runs: these tests are about the fast path itself.
+    return production_settings(fast_path=True) if production else settings_with(fast_path=True)
 
 
 @pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
@@ -84,7 +85,7 @@ def _warnings(log_lines: io.StringIO) -> list[str]:
 def test_a_schema_with_an_extension_it_does_not_apply_gets_no_fast_path(
     extra: type[SchemaExtension], log_lines: io.StringIO
 ) -> None:
-    settings = settings_with()
+    settings = _settings()
     schema = build_schema(settings)
     schema.extensions = (*schema.extensions, extra)
     assert fast_operations(schema, settings) is None
@@ -96,7 +97,7 @@ def test_a_schema_with_an_extension_it_does_not_apply_gets_no_fast_path(
 
 def test_a_schema_with_directives_gets_no_fast_path(log_lines: io.StringIO) -> None:
     # strawberry runs a schema's directives through an extension of its own.
-    settings = settings_with()
+    settings = _settings()
     schema = build_schema(settings, directives=[shout])
     assert fast_operations(schema, settings) is None
     assert len(_warnings(log_lines)) == 1 and "DirectivesExtension" in _warnings(log_lines)[0]
@@ -105,7 +106,7 @@ def test_a_schema_with_directives_gets_no_fast_path(log_lines: io.StringIO) -> N
 async def test_documents_are_validated_with_every_rule_strawberry_applies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    portal = build_schema(settings_with())
+    portal = build_schema(_settings())
     # strawberry validating by itself: the portal's types and extensions, without the one
     # that takes validation over.
     own = [
