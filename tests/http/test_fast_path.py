@@ -8,6 +8,8 @@ whichever way the suite runs (``make test`` runs it both ways)."""
 import enum
 import io
 import json
+import operator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,8 @@ import pytest
 import strawberry
 from graphql import GraphQLObjectType
 from starlette.applications import Starlette
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
 
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.api.executor import ObjectPlan, PortalExecutor, ShortPathExecutor
@@ -409,3 +413,54 @@ async def test_leaf_short_path_matches_graphql_core() -> None:
     assert things[0]["nickname"] is None and things[0]["best"] == {"name": "pal"}
     assert things[5]["friend"] is None and things[6]["friend"] is None
     assert things[1:5] == [None] * 4 and things[7:] == [None, None]
+
+
+class Shout(SchemaExtension):
+    """A middleware: every string a resolver returns, upper-cased."""
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, **kwargs: Any) -> Any:
+        value = _next(root, info, **kwargs)
+        return value.upper() if isinstance(value, str) else value
+
+
+async def test_a_middleware_wraps_every_field_under_the_short_path() -> None:
+    plain = strawberry.Schema(query=Query, extensions=[Shout])
+    ours = strawberry.Schema(
+        query=Query, extensions=[Shout], execution_context_class=ShortPathExecutor
+    )
+    query = "{ things { name friend { name } } }"
+    expected, result = await plain.execute(query), await ours.execute(query)
+    assert expected.data is not None and expected.data["things"][0]["name"] == "A"
+    assert result.data == expected.data
+
+
+class Row(dict[str, Any]):
+    """A source that answers an attribute and a key differently."""
+
+    name = "the attribute"
+
+
+@strawberry.type
+class Named:
+    name: str
+
+
+@strawberry.type
+class RowQuery:
+    @strawberry.field
+    def rows(self) -> list[Named]:
+        return [Row(name="the key")]  # type: ignore[list-item]
+
+
+async def test_a_configured_default_resolver_is_the_one_that_reads() -> None:
+    config = StrawberryConfig(default_resolver=operator.getitem)
+    plain = strawberry.Schema(query=RowQuery, config=config)
+    ours = strawberry.Schema(
+        query=RowQuery, config=config, execution_context_class=ShortPathExecutor
+    )
+    expected, result = (
+        await plain.execute("{ rows { name } }"),
+        await ours.execute("{ rows { name } }"),
+    )
+    assert expected.data == {"rows": [{"name": "the key"}]}
+    assert result.data == expected.data and result.errors is None
