@@ -20,7 +20,8 @@ before the range in pyproject.toml moves):
   ``GraphQLField.extensions["strawberry-definition"]`` (``is_basic_field``,
   ``python_name``, ``default_resolver``), ``CustomGraphQLEnumType.wrapped_cls``.
 - strawberry-graphql, api/operation.py and api/documents.py: ``Schema._schema``,
-  ``Schema.get_extensions()`` (the extensions the fast path applies itself), the rules
+  ``Schema.get_extensions()`` (the extensions the fast path applies itself),
+  ``strawberry.execution.is_awaitable.optimized_is_awaitable``, the rules
   ``strawberry.schema.schema.validate_document`` adds (``strawberry.schema.validation_rules``),
   and ``ExecutionContext.pre_execution_errors`` set in ``on_validate`` skipping strawberry's
   own validation (PreparedDocuments).
