@@ -44,15 +44,22 @@ PORT ?= 8000
 run: demo
 	$(BIN)/gql-portal serve --host $(HOST) --port $(PORT)
 
-## make test: the suite on SQLite, then again on PostgreSQL + Redis when they answer
+## make test: the suite with the fast path on and off (GQL_PORTAL_FAST_PATH), each on SQLite
+## and, when both answer, on PostgreSQL + Redis: four passes, then the ones that failed
 test: install
-	$(BIN)/pytest -q
-	@if $(BIN)/python -m tests.services_up "$(PG_URL)" "$(REDIS_URL)"; then \
-		GQL_PORTAL_TEST_DATABASE_URL="$(PG_URL)" GQL_PORTAL_TEST_REDIS_URL="$(REDIS_URL)" $(BIN)/pytest -q; \
+	@backends=sqlite; if $(BIN)/python -m tests.services_up "$(PG_URL)" "$(REDIS_URL)"; then \
+		backends="sqlite postgres"; \
 	else \
-		echo "PostgreSQL or Redis is not answering: skipped the PostgreSQL + Redis run"; \
-		test -z "$$CI"; \
-	fi
+		echo "PostgreSQL or Redis is not answering: skipped the PostgreSQL + Redis passes"; \
+		test -z "$$CI" || exit 1; \
+	fi; \
+	failed=; for fast in on off; do for backend in $$backends; do \
+		urls=; test $$backend = sqlite || \
+			urls="GQL_PORTAL_TEST_DATABASE_URL=$(PG_URL) GQL_PORTAL_TEST_REDIS_URL=$(REDIS_URL)"; \
+		echo "== make test: fast path $$fast, $$backend"; \
+		env GQL_PORTAL_FAST_PATH=$$fast $$urls $(BIN)/pytest -q || failed="$$failed $$fast/$$backend"; \
+	done; done; \
+	test -z "$$failed" || { echo "== make test: failed passes (fast path/backend):$$failed"; exit 1; }
 
 test-sqlite: install
 	$(BIN)/pytest -q

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=8_000, ge=1)
     # Every API statement: PostgreSQL statement_timeout, SQLite a progress-handler deadline.
     statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The HTTP fast path and the executor's short paths (api/fast_path.py); off, strawberry's
+    # view and graphql-core's executor answer everything.
+    fast_path: bool = True
 
     # HTTP edge (applied by `gql-portal serve`).
     max_header_bytes: int = Field(default=16_384, ge=1024)

@@ -42,6 +42,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
+from strawberry.resolvers import is_default_resolver
 
 from gql_portal.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from gql_portal.errors import BadUserInputError
@@ -108,7 +109,7 @@ class _Walker:
     def field_cost(self, field: GraphQLField, node: FieldNode, page: int | None) -> int:
         named = get_named_type(field.type)
         if is_leaf_type(named):
-            return 0 if getattr(field.resolve, "_is_default", False) else 1
+            return 0 if field.resolve is not None and is_default_resolver(field.resolve) else 1
         inner = 0
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
             inner = self.selection_cost(named, node.selection_set, self.page_size(field, node))

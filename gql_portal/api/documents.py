@@ -5,9 +5,9 @@ WebSocket all take their document from here (``PreparedDocuments`` is strawberry
 and validate step; the view and the WebSocket handler ask ``outcome`` first, so a long
 text is examined off the loop): the text parsed within the token limit, then the portal's limits
 (depth, aliases, repeats, directives, credential fields), and only for a document within
-them graphql-core's specified rules, whose OverlappingFieldsCanBeMerged is quadratic in
-repeated fields. The outcome (the document, or its errors) is kept per text, so the view's
-second look at a document the fast path refused costs nothing.
+them graphql-core's specified rules (whose OverlappingFieldsCanBeMerged is quadratic in
+repeated fields) and the two strawberry adds. The outcome (the document, or its errors) is
+kept per text, so the view's second look at a document the fast path refused costs nothing.
 
 Parsing and validating 2,000 tokens costs tens of milliseconds of CPU; on the event loop
 that would stall every other request (issue 11.1). Texts longer than ``INLINE_TEXT`` are
@@ -39,6 +39,8 @@ from graphql.language import SourceLocation
 from graphql.utilities import get_operation_ast
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from gql_portal.api.cost import fragments_of, operation_cost
 
@@ -49,6 +51,15 @@ RECENT_LONG_TEXTS = 8
 INLINE_TEXT = 1_000
 # Every error costs its location and its shaping; a client needs the first few to fix it.
 MAX_VALIDATION_ERRORS = 20
+# What strawberry validates a document with when it validates it itself: graphql-core's
+# specified rules and the two its validate_document adds. PreparedDocuments skips that step
+# on strawberry's path, so the cache applies them all, for both paths
+# (tests/http/test_fast_path_parity.py compares them with a real strawberry validation).
+STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
+    *specified_rules,
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+)
 
 
 _NEWLINE = re.compile(r"\r\n|[\n\r]")
@@ -111,6 +122,11 @@ class DocumentCache:
         # The operation of a valid text with its fragments and static cost, for every request.
         self._operations: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gql-documents")
+
+    @property
+    def rules(self) -> tuple[type[ASTValidationRule], ...]:
+        """Every rule a document is validated with, the portal's limits first."""
+        return (*self.limit_rules, *STRAWBERRY_RULES)
 
     async def outcome(self, query: str) -> Outcome:
         """The outcome for this text; a long text not seen yet is examined in the thread."""
@@ -178,10 +194,10 @@ class DocumentCache:
             document = parse(IndexedSource(query), max_tokens=self.max_tokens)
         except GraphQLError as error:
             return Outcome(None, (error,))
-        # The portal's limits are linear in the document; the specified rules run only on
-        # a document within them.
+        # The portal's limits are linear in the document; the specified rules (quadratic in
+        # repeated fields) run only on a document within them.
         errors = self._validate(document, self.limit_rules) or self._validate(
-            document, specified_rules
+            document, STRAWBERRY_RULES
         )
         return Outcome(document, tuple(errors))
 

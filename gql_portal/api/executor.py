@@ -1,13 +1,18 @@
-"""graphql-core's executor with a short path for plain leaf fields.
+"""The portal's graphql-core executor, and a variant with a short path for plain leaves.
 
-A users page is ~800 fields, and most are attributes read off an object and serialized
+``PortalExecutor`` runs every operation (HTTP, strawberry's view, subscriptions): it only
+refuses variables that could not be stored before graphql-core builds the execution.
+
+A users page is ~800 fields, and most are attributes read off an object and coerced
 (``email``, ``enabled``, ``roles``). graphql-core walks each through the general path:
 resolve info, the field's resolver wrapper, awaitable checks, then complete_value's type
-dispatch. For a field strawberry itself marks as basic (no resolver, no extension, no
-permission) whose type is a scalar or enum (or a list of them), and that is selected
-without arguments, this executor reads the attribute and serializes it directly. Anything
-else, and any value the short path is not sure of (null, a serializer that fails or
-returns nothing), takes graphql-core's own path, so results and errors are the same.
+dispatch. For a field strawberry itself marks as basic (its default resolver, no
+extension, no permission) whose type is a scalar or enum (or a list of them), and that is
+selected without arguments, ``ShortPathExecutor`` reads the attribute and coerces it
+directly. Anything else, any value the short path is not sure of (null, a coercion that
+fails or returns nothing), and every field while a middleware wraps the resolvers take
+graphql-core's own path, so results and errors are the same. It overrides graphql-core's
+private ``execute_fields``: it runs only inside the version fence (api/fast_path.py).
 """
 
 from collections.abc import Callable
@@ -29,6 +34,7 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql_portal.api.input_text import variable_text_errors
@@ -43,13 +49,14 @@ def _nullable(kind: GraphQLOutputType) -> Any:
     return kind.of_type if isinstance(kind, GraphQLNonNull) else kind
 
 
-def _fast_serializer(kind: Any) -> Callable[[Any], Any]:
-    """An enum's members looked up in a table (strawberry's serialize scans the values);
-    anything else, and any value not in the table, goes to the type's own serialize."""
-    serialize: Callable[[Any], Any] = kind.serialize
+def _output_coercion(kind: Any) -> Callable[[Any], Any]:
+    """An enum's members looked up in a table (strawberry's coercion scans the values);
+    anything else, and any value not in the table, goes to the type's own
+    ``coerce_output_value`` (what graphql-core's complete_leaf_value calls)."""
+    coerce: Callable[[Any], Any] = kind.coerce_output_value
     wrapped = getattr(kind, "wrapped_cls", None)
     if not isinstance(kind, GraphQLEnumType) or wrapped is None:
-        return serialize
+        return coerce
     table: dict[Any, str] = {}
     for member in wrapped:
         for name, value in kind.values.items():
@@ -59,19 +66,24 @@ def _fast_serializer(kind: Any) -> Callable[[Any], Any]:
 
     def enum_value(value: Any) -> Any:
         found = table.get(value) if isinstance(value, wrapped) else None
-        return found if found is not None else serialize(value)
+        return found if found is not None else coerce(value)
 
     return enum_value
 
 
 def _attribute(field: GraphQLField) -> str | None:
     """The attribute a field strawberry marks as basic reads (no resolver, no extension,
-    no permission, no argument), or None."""
-    if not getattr(field.resolve, "_is_default", False) or field.args:
+    no permission, no argument), or None. Strawberry reads it with its configured default
+    resolver: the short path only where that is ``getattr``."""
+    if field.resolve is None or not is_default_resolver(field.resolve) or field.args:
         return None
     definition = field.extensions.get("strawberry-definition")
     name = getattr(definition, "python_name", None)
-    if not isinstance(name, str) or not getattr(definition, "is_basic_field", False):
+    if (
+        not isinstance(name, str)
+        or not getattr(definition, "is_basic_field", False)
+        or getattr(definition, "default_resolver", None) is not getattr
+    ):
         return None
     return name
 
@@ -86,7 +98,7 @@ def _cached(field: GraphQLField, attribute: str, build: Callable[[GraphQLField],
 
 
 def _leaf_plan(field: GraphQLField) -> Plan | None:
-    """How to read and serialize a basic leaf field, or None for graphql-core's path."""
+    """How to read and coerce a basic leaf field, or None for graphql-core's path."""
     name = _attribute(field)
     if name is None:
         return None
@@ -95,20 +107,20 @@ def _leaf_plan(field: GraphQLField) -> Plan | None:
     # reports the error.
     null: Any = Undefined if isinstance(field.type, GraphQLNonNull) else None
     if is_leaf_type(kind):
-        serialize = _fast_serializer(kind)
+        coerce = _output_coercion(kind)
 
         def scalar(source: Any) -> Any:
             value = getattr(source, name)
             if value is None:
                 return null
-            out = serialize(value)
+            out = coerce(value)
             return Undefined if out is None else out
 
         return scalar
     if isinstance(kind, GraphQLList):
         item = kind.of_type
         if isinstance(item, GraphQLNonNull) and is_leaf_type(item.of_type):
-            serialize_item = _fast_serializer(item.of_type)
+            coerce_item = _output_coercion(item.of_type)
 
             def items(source: Any) -> Any:
                 values = getattr(source, name)
@@ -120,7 +132,7 @@ def _leaf_plan(field: GraphQLField) -> Plan | None:
                 for value in values:
                     if value is None:
                         return Undefined
-                    item_out = serialize_item(value)
+                    item_out = coerce_item(value)
                     if item_out is None:
                         return Undefined
                     out.append(item_out)
@@ -183,6 +195,8 @@ class PortalExecutor(StrawberryGraphQLCoreExecutionContext):
             schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
         )
 
+
+class ShortPathExecutor(PortalExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Per execution: a page of 50 users shares one grouped field set per object type.
@@ -213,7 +227,12 @@ class PortalExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        """graphql-core's execute_fields, with plain leaves read and serialized inline."""
+        """graphql-core's execute_fields, with plain leaves read and coerced inline."""
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            # A middleware (an extension's resolve hook) wraps every resolver: none skipped.
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []

@@ -11,7 +11,8 @@ from gql_portal.accounts.queries import AccountQueries
 from gql_portal.api.cost import QueryCostLimit
 from gql_portal.api.documents import DocumentCache, PreparedDocuments
 from gql_portal.api.errors import ErrorCodes, ProductionErrorCodes, ensure_codes
-from gql_portal.api.executor import PortalExecutor
+from gql_portal.api.executor import PortalExecutor, ShortPathExecutor
+from gql_portal.api.fast_path import fast_path_allowed
 from gql_portal.api.validation import validation_rules
 from gql_portal.audit.queries import AuditQueries
 from gql_portal.bulk.mutations import BulkMutations
@@ -62,7 +63,9 @@ def build_schema(settings: Settings | None = None, **options: Any) -> PortalSche
             # After parsing and validation, before any resolver: nothing runs when refused.
             lambda: QueryCostLimit(max_cost=settings.max_query_cost),
         ],
-        execution_context_class=PortalExecutor,
+        execution_context_class=ShortPathExecutor
+        if fast_path_allowed(settings)
+        else PortalExecutor,
         **options,
     )
     portal.documents = DocumentCache(

@@ -54,7 +54,8 @@ class GraphQLView(GraphQL[Context, None]):
     Over WebSocket (graphql-transport-ws only): subscriptions only."""
 
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
-    # Set by create_app: JSON POSTs of valid documents skip strawberry's view (7.1).
+    # Set by create_app: JSON POSTs of valid documents skip strawberry's view (7.1), unless
+    # the fast path is off or refused (api/fast_path.py).
     fast: FastOperations | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,12 +87,12 @@ class GraphQLView(GraphQL[Context, None]):
             # Cross-site use of the session cookie: refused before anything runs or counts.
             return cookie_refusal(request, credentials)
         if self.fast is not None and (found := await self.fast.prepare(request)):
-            prepared, variables, operation_name = found
+            prepared, fields = found
             sub_response = await self.get_sub_response(request)
             context = await build_context(request, sub_response, credentials)
-            if problem := variables_problem(variables, signed_in=context.viewer is not None):
+            if problem := variables_problem(fields.variables, signed_in=context.viewer is not None):
                 raise HTTPException(400, problem)
-            data, errors = await self.fast.execute(prepared, variables, operation_name, context)
+            data, errors = await self.fast.execute(prepared, fields, context)
             response = self.fast.response(request, data, errors)
             response.headers.raw.extend(sub_response.headers.raw)  # the session cookie
             return response

@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 
 from gql_portal.accounts.models import User
+from gql_portal.api.view import GraphQLView
 from gql_portal.app import create_app
 from gql_portal.settings import Settings, get_settings
 from tests.factories import PASSWORD, code_for, make_domain, make_user, secret_from_uri
@@ -28,6 +29,14 @@ def production_settings(**changes: Any) -> Settings:
     return settings_with(
         environment="production", encryption_keys=Fernet.generate_key().decode(), **changes
     )
+
+
+def graphql_view(app: Starlette) -> GraphQLView:
+    for route in app.routes:
+        endpoint = getattr(route, "endpoint", None)
+        if isinstance(endpoint, GraphQLView):
+            return endpoint
+    raise AssertionError("no GraphQL route")
 
 
 @contextlib.asynccontextmanager
