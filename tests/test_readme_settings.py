@@ -27,6 +27,8 @@ def _row_hint(field: str) -> str:
 
 
 def _text(default: object) -> str:
+    if isinstance(default, bool):  # pydantic reads true/false, on/off, 1/0
+        return "true" if default else "false"
     return f"{default:g}" if isinstance(default, float) else str(default)
 
 
