@@ -62,7 +62,7 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     from gql_portal.audit import reader
     from gql_portal.audit.filters import AuditQuery, event_condition
     from gql_portal.audit.models import AuditEvent
-    from gql_portal.audit.services import RequestMeta
+    from gql_portal.request_meta import RequestMeta
 
     domain = await create_domain(name="audit.bench.example")
     noise = await create_domain(name="noise.bench.example")
@@ -82,11 +82,11 @@ async def _measure(rows: int, repeat: int) -> dict[str, Any]:
     query = AuditQuery()
     deep = rows - PAGE  # the last page: rows (deep+1) .. rows
     newest_first = AuditEvent.filter(event_condition(domain.id, query)).order_by(
-        *reader.NEWEST_FIRST
+        *reader.EVENTS.order
     )
     anchor = await newest_first.offset(deep - 1).first()
     assert anchor is not None
-    cursor = reader.event_cursor(anchor)
+    cursor = reader.EVENTS.cursor(anchor)
 
     async def timed(work: Any) -> list[float]:
         samples = []

@@ -35,8 +35,8 @@ from gql_portal.crypto import decrypt_secret
 from gql_portal.db import tortoise_config
 from gql_portal.settings import get_settings
 from gql_portal.two_factor import totp
+from gql_portal.two_factor.attempt import _lock_sql
 from gql_portal.two_factor.gate import LoginStatus
-from gql_portal.two_factor.services import _lock_sql
 
 USER_COLUMNS = (
     "created_at",

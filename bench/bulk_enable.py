@@ -70,11 +70,11 @@ async def _raw_set_based(domain_id: int) -> float:
 
 
 async def _through_runner(domain_id: int, redis_url: str | None) -> float:
-    from gql_portal.audit.services import SYSTEM
     from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, QueueDispatcher
     from gql_portal.bulk.models import BulkJob
     from gql_portal.bulk.selection import UserSelection
     from gql_portal.bulk.services import start_job
+    from gql_portal.request_meta import SYSTEM
 
     dispatcher: JobDispatcher = QueueDispatcher(redis_url) if redis_url else InProcessDispatcher()
     started = time.perf_counter()

@@ -14,19 +14,19 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
+from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
 from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
-from gql_portal.graphiql.routes import graphiql_routes
 from gql_portal.http.cors import CorsMiddleware
+from gql_portal.http.graphiql import graphiql_routes
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
-from gql_portal.http.origins import exact_origins
-from gql_portal.portal.routes import portal_routes
+from gql_portal.http.portal import portal_routes
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")
@@ -69,6 +69,7 @@ def create_app(
     production = settings.is_production
     schema = build_schema(settings)
     cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
+    check_public_origin(settings)
     graphql = GraphQLView(
         schema,
         graphql_ide=None if production else "graphiql",
@@ -112,7 +113,8 @@ def create_app(
             *([] if production else graphiql_routes()),
         ],
         middleware=[
-            Middleware(CorsMiddleware, origins=cors_origins),
+            # Only when origins are listed: the default stack pays nothing for CORS.
+            *([Middleware(CorsMiddleware, origins=cors_origins)] if cors_origins else []),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ]

@@ -1,3 +1,4 @@
+from functools import lru_cache
 from typing import Any
 
 from tortoise import Tortoise, connections
@@ -6,7 +7,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as run_migrations
 
 from gql_portal.files import private_dir
-from gql_portal.settings import Settings
+from gql_portal.settings import Settings, get_settings
 
 MODEL_MODULES = [
     "gql_portal.accounts.models",
@@ -118,11 +119,15 @@ def dialect() -> str:
     return db_client().capabilities.dialect
 
 
-def _cli_config() -> dict[str, Any]:
-    from gql_portal.settings import get_settings
-
+@lru_cache(maxsize=1)
+def cli_config() -> dict[str, Any]:
+    """The configured database, for Tortoise's own CLI."""
     return tortoise_config(get_settings().resolved_database_url)
 
 
-# For Tortoise's own CLI: ``tortoise -c gql_portal.db.TORTOISE_ORM makemigrations``.
-TORTOISE_ORM = _cli_config()
+def __getattr__(name: str) -> dict[str, Any]:
+    # ``tortoise -c gql_portal.db.TORTOISE_ORM makemigrations`` reads this attribute: built
+    # when read, so importing the module reads no settings.
+    if name == "TORTOISE_ORM":
+        return cli_config()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """The few statements the ORM cannot express portably, written once for both dialects."""
 
+import itertools
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -15,12 +17,26 @@ def is_postgres(connection: BaseDBAsyncClient) -> bool:
     return bool(connection.capabilities.dialect == "postgres")
 
 
+# What may hold a ``?`` that is not a placeholder: string literals, quoted identifiers and
+# comments, matched whole (a doubled quote stays inside), then the placeholders themselves.
+_PLACEHOLDER_OR_TEXT = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\?""", re.S)
+
+
+@lru_cache(maxsize=512)
+def numbered_placeholders(sql: str) -> str:
+    """``?`` outside literals, identifiers and comments becomes ``$1, $2, ...``."""
+    counter = itertools.count(1)
+
+    def number(match: re.Match[str]) -> str:
+        text = match.group()
+        return f"${next(counter)}" if text == "?" else text
+
+    return _PLACEHOLDER_OR_TEXT.sub(number, sql)
+
+
 def placeholders(connection: BaseDBAsyncClient, sql: str) -> str:
     """Write SQL with ``?``; PostgreSQL (asyncpg) wants ``$1, $2, ...``."""
-    if not is_postgres(connection):
-        return sql
-    parts = sql.split("?")
-    return "".join(f"{part}${index}" for index, part in enumerate(parts[:-1], 1)) + parts[-1]
+    return numbered_placeholders(sql) if is_postgres(connection) else sql
 
 
 def db_value(connection: BaseDBAsyncClient, value: Any) -> Any:

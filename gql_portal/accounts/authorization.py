@@ -1,7 +1,8 @@
 from gql_portal.accounts.models import Role, User
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.errors import ForbiddenError
+from gql_portal.request_meta import RequestMeta
 
 SECURITY_ADMINS = frozenset({Role.SECURITY_ADMIN})
 DOMAIN_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN})

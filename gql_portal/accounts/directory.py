@@ -1,28 +1,18 @@
 """Reading users inside the viewer's domain: lists, lookups, filters."""
 
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
 
 from tortoise.expressions import Q, Subquery
 
 from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.accounts.validation import MAX_EMAIL_LENGTH
-from gql_portal.api.pagination import decode_cursor, encode_cursor, page_size
-from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import BadUserInputError, NotFoundError
 from gql_portal.inputs import distinct, int_id
+from gql_portal.paging import Key, Keyset, Page, cursor_text
+from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor.gate import TwoFactorState
 from gql_portal.two_factor.models import TotpAuthenticator
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    cursors: list[str]
-    has_next_page: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +26,7 @@ class UserQuery:
 # Longer than any email or display name: such a search matches nothing, and SQLite
 # refuses LIKE patterns past 50,000 bytes.
 MAX_SEARCH_LENGTH = MAX_EMAIL_LENGTH
+USERS = Keyset(User, "user", Key("email_normalized", cursor_text(MAX_EMAIL_LENGTH)))
 
 
 def parse_id(raw: str) -> int:
@@ -93,20 +84,8 @@ async def list_users(
     meta: RequestMeta,
 ) -> Page[User]:
     await require_role(actor, READERS, operation="users", meta=meta)
-    size = page_size(first)
-    position = decode_cursor(after, "user", 1)
     condition = user_condition(actor.domain_id, checked_query(query), rules)
-    if position is not None:
-        if not isinstance(position[0], str) or len(position[0]) > MAX_EMAIL_LENGTH:
-            raise BadUserInputError("Malformed cursor", field="after")
-        condition &= Q(email_normalized__gt=position[0])
-    rows = await User.filter(condition).order_by("email_normalized").limit(size + 1)
-    items = rows[:size]
-    return Page(
-        items=items,
-        cursors=[encode_cursor("user", user.email_normalized) for user in items],
-        has_next_page=len(rows) > size,
-    )
+    return await USERS.page(condition, first=first, after=after)
 
 
 async def get_user(*, actor: User, user_id: str, meta: RequestMeta) -> User:

@@ -5,6 +5,7 @@ from functools import lru_cache
 from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.transactions import in_transaction
 
+from gql_portal import metrics
 from gql_portal.accounts.ip_throttle import IpLimitError, count_ip_failure, give_back_ip_failure
 from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
 from gql_portal.accounts.passwords import hash_password, hashing_place, verify_login_password
@@ -28,10 +29,11 @@ from gql_portal.accounts.validation import (
     require_new_password,
 )
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event, write_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, InvalidCredentialsError
 from gql_portal.metrics import LOGIN_FAILURES_UNAUDITED
+from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, enrollment_deadline_shown, required_step
 
@@ -108,18 +110,24 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
             LOGIN_FAILURES_UNAUDITED.labels(reason="ip_limit").inc()
             raise
         try:
-            await count_login_attempt(key)
+            locks = await count_login_attempt(key)
         except EmailLockedError as locked:
             await _record_locked(key, locked, meta=meta)
             raise
         candidates = await _login_candidates(key)
         chosen = await _check_password(candidates, password)
     if chosen is None:
+        if locks:
+            metrics.record_lockout("password")
         await _record_failures(candidates, meta=meta, details={"reason": "bad_credentials"})
         raise InvalidCredentialsError()
     await clear_login_attempts(key)
     await give_back_ip_failure(meta.ip)
-    return await _start_session(chosen, meta=meta)
+    result = await _start_session(chosen, meta=meta)
+    # The status counted here, whatever the client selects; failures by their code, from
+    # the answer (http/graphql_metrics.py).
+    metrics.child(metrics.LOGINS, result.status.value).inc()
+    return result
 
 
 async def _record_locked(key: str, locked: EmailLockedError, *, meta: RequestMeta) -> None:
@@ -145,8 +153,8 @@ async def _record_failures(
         return
     async with in_transaction() as connection:
         for candidate in candidates:
-            await write_audit_event(
-                connection,
+            await record_audit_event(
+                using_db=connection,
                 action=AuditAction.LOGIN_FAILED,
                 outcome=AuditOutcome.FAILURE,
                 meta=meta,
@@ -217,8 +225,8 @@ async def _start_session(candidate: _Candidate, *, meta: RequestMeta) -> LoginRe
             using_db=connection,
         )
         await execute(connection, "UPDATE users SET last_login_at = ? WHERE id = ?", [now, user.id])
-        await write_audit_event(
-            connection,
+        await record_audit_event(
+            using_db=connection,
             action=AuditAction.LOGIN_SUCCEEDED,
             meta=meta,
             actor=user,

@@ -10,9 +10,9 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.models import PasswordSecurityRules, Session, User
-from gql_portal.audit.services import RequestMeta
 from gql_portal.clock import utcnow
-from gql_portal.errors import UnauthenticatedError
+from gql_portal.errors import TwoFactorRequiredError, UnauthenticatedError
+from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 from gql_portal.sql import aliased_columns, execute, fetch, from_row
 from gql_portal.two_factor.gate import LoginStatus, session_status
@@ -38,6 +38,15 @@ class Viewer:
     @property
     def authenticated(self) -> bool:
         return self.status is LoginStatus.AUTHENTICATED
+
+
+def require_authenticated(viewer: Viewer) -> Viewer:
+    """The pending-token gate (CONTRACT 3.2), the one check every path calls (GraphQL
+    fields, the export, the subscription at start and at every poll): a session that has
+    not passed its second-factor step answers TWO_FACTOR_REQUIRED with the step it owes."""
+    if not viewer.authenticated:
+        raise TwoFactorRequiredError(status=viewer.status.value)
+    return viewer
 
 
 @dataclass(frozen=True, slots=True)

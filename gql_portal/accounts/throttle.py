@@ -78,11 +78,12 @@ def throttle_key(email_normalized: str) -> str:
     return keyed_identifier(email_normalized)
 
 
-async def count_login_attempt(email_normalized: str) -> None:
+async def count_login_attempt(email_normalized: str) -> bool:
     """Count this attempt as a failure up front; raise ``EmailLockedError`` while locked.
 
     Counting first means concurrent guesses can never be checked more often than the
-    limit allows; a correct password then clears the count.
+    limit allows; a correct password then clears the count (and the lock this attempt
+    set: True says it set one, which holds only if the password is wrong).
     """
     key = throttle_key(email_normalized)
     now = utcnow()
@@ -102,7 +103,7 @@ async def count_login_attempt(email_normalized: str) -> None:
         ],
     )
     if counted:
-        return
+        return bool(counted[0]["failures"] >= LOCK_AFTER_FAILURES)
     # Refused: the lock cannot have moved since, unless it ran out in between.
     refused = await fetch(
         connection,

@@ -20,8 +20,13 @@ def _is_trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+@lru_cache(maxsize=256)
+def _trusted_peer(peer: str, proxies: tuple[str, ...]) -> bool:
+    return _is_trusted(peer, _networks(proxies))
+
+
 def is_trusted_peer(peer: str, proxies: Sequence[str]) -> bool:
-    return _is_trusted(peer, _networks(tuple(proxies)))
+    return _trusted_peer(peer, tuple(proxies))
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[str]) -> str | None:

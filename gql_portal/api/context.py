@@ -9,7 +9,6 @@ from gql_portal.accounts.sessions import Viewer, resolve_viewer
 from gql_portal.api.credentials import Credentials, Source
 from gql_portal.api.loaders import Loaders
 from gql_portal.api.request_meta import request_meta
-from gql_portal.audit.services import RequestMeta
 from gql_portal.dependencies import unavailable_error
 from gql_portal.errors import (
     ForbiddenError,
@@ -17,6 +16,7 @@ from gql_portal.errors import (
     ServiceUnavailableError,
     UnauthenticatedError,
 )
+from gql_portal.request_meta import RequestMeta
 
 
 @dataclass

@@ -19,7 +19,7 @@ from enum import Enum
 
 from starlette.requests import HTTPConnection
 
-from gql_portal.http.origins import own_origin, same_origin
+from gql_portal.api.origins import own_origin, same_origin
 from gql_portal.settings import Settings, get_settings
 
 TRANSPORT_HEADER = "x-session-transport"
@@ -61,22 +61,24 @@ def _bearer(header: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _own_origin(connection: HTTPConnection, settings: Settings) -> str | None:
+def server_origin(connection: HTTPConnection, settings: Settings | None = None) -> str | None:
+    """The server's own origin as this request reached it (api/origins.py decides how)."""
     peer = connection.client.host if connection.client else None
+    settings = settings or app_settings(connection)
     return own_origin(connection.scope["scheme"], connection.headers, peer, settings)
 
 
 def _cross_site(connection: HTTPConnection, method: str, settings: Settings) -> str | None:
     headers = connection.headers
     if method == "POST" and headers.get(TRANSPORT_HEADER) != COOKIE_TRANSPORT:
-        return f"A POST with the session cookie needs {TRANSPORT_HEADER}: cookie"
+        return "A POST with the session cookie needs X-Session-Transport: cookie"
     fetch_site = headers.get("sec-fetch-site")
     if fetch_site is not None and not (
         fetch_site == "same-origin" or (fetch_site == "none" and method == "GET")
     ):
         return "The session cookie is accepted from the portal's own pages only"
     origin = headers.get("origin")
-    if origin is not None and not same_origin(origin, _own_origin(connection, settings)):
+    if origin is not None and not same_origin(origin, server_origin(connection, settings)):
         return "The session cookie is accepted from the portal's own origin only"
     return None
 
@@ -119,7 +121,7 @@ def websocket_credentials(
     if cookie is None:
         return Credentials(None, Source.NONE)
     origin = connection.headers.get("origin")
-    if origin is None or not same_origin(origin, _own_origin(connection, settings)):
+    if origin is None or not same_origin(origin, server_origin(connection, settings)):
         refusal = "The session cookie is accepted from the portal's own origin only"
         return Credentials(cookie, Source.COOKIE, refusal=refusal)
     return Credentials(cookie, Source.COOKIE)

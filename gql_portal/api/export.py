@@ -4,7 +4,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from gql_portal.accounts.authorization import READERS, require_role
-from gql_portal.accounts.sessions import resolve_viewer
+from gql_portal.accounts.sessions import require_authenticated, resolve_viewer
 from gql_portal.api.credentials import request_credentials
 from gql_portal.api.errors import unavailable_body, unavailable_headers
 from gql_portal.api.request_meta import request_meta
@@ -17,7 +17,6 @@ from gql_portal.errors import (
     ErrorCode,
     ForbiddenError,
     PortalError,
-    TwoFactorRequiredError,
     UnauthenticatedError,
 )
 
@@ -45,9 +44,7 @@ async def export_audit_events(request: Request) -> Response:
         token = credentials.token
         if not token:
             raise UnauthenticatedError("Authorization must be: Bearer <token>")
-        viewer = await resolve_viewer(token)
-        if not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
+        viewer = require_authenticated(await resolve_viewer(token))
         await require_role(
             viewer.user, READERS, operation="auditExport", meta=request_meta(request)
         )

@@ -77,16 +77,6 @@ async def _load_users(ids: Sequence[int]) -> list[User | None]:
     return [found.get(key) for key in ids]
 
 
-async def _load_authenticators(user_ids: Sequence[int]) -> list[TotpAuthenticator | None]:
-    found = await authenticators_by_user(user_ids)
-    return [found.get(key) for key in user_ids]
-
-
-async def _load_recovery_counts(user_ids: Sequence[int]) -> list[int]:
-    counts = await recovery_codes_remaining(user_ids)
-    return [counts.get(key, 0) for key in user_ids]
-
-
 async def _load_two_factor_counts(domain_ids: Sequence[int]) -> list[TwoFactorCounts]:
     now = utcnow()
     return list(await asyncio.gather(*(count_two_factor(key, now) for key in domain_ids)))
@@ -97,8 +87,6 @@ class Loaders:
         self.domain = DataLoader(load_fn=_load_domains)
         self.rules = DataLoader(load_fn=_load_rules)
         self.user = DataLoader(load_fn=_load_users)
-        self.authenticator = DataLoader(load_fn=_load_authenticators)
-        self.recovery_codes_remaining = DataLoader(load_fn=_load_recovery_counts)
         self.two_factor_counts = DataLoader(load_fn=_load_two_factor_counts)
         self._by_selection: dict[Hashable, DataLoader[Any, Any]] = {}
 

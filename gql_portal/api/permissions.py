@@ -13,7 +13,7 @@ from gql_portal.accounts.authorization import (
     require_role,
 )
 from gql_portal.accounts.models import Role, User
-from gql_portal.accounts.sessions import Viewer
+from gql_portal.accounts.sessions import Viewer, require_authenticated
 from gql_portal.api.context import Info
 from gql_portal.errors import ForbiddenError, TwoFactorRequiredError, UnauthenticatedError
 
@@ -29,9 +29,7 @@ def current_viewer(info: Info, *, allow_pending: bool = False) -> Viewer:
     viewer = context.viewer
     if viewer is None:
         raise UnauthenticatedError()
-    if not allow_pending and not viewer.authenticated:
-        raise TwoFactorRequiredError(status=viewer.status.value)
-    return viewer
+    return viewer if allow_pending else require_authenticated(viewer)
 
 
 class SignedIn(BasePermission):
@@ -57,12 +55,11 @@ class FullyAuthenticated(BasePermission):
 class NotPending(BasePermission):
     """Open to anyone, except a pending token: it may only finish its second-factor step."""
 
-    message = "Complete two-factor authentication first"
+    message = TwoFactorRequiredError.default_message
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        if viewer is not None and not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
+        if info.context.viewer is not None:
+            require_authenticated(info.context.viewer)
         return True
 
 

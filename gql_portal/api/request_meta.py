@@ -1,7 +1,7 @@
 from starlette.requests import HTTPConnection
 
 from gql_portal.api.client_ip import client_ip
-from gql_portal.audit.services import RequestMeta
+from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 
 

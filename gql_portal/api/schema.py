@@ -1,3 +1,4 @@
+from functools import lru_cache
 from typing import Any
 
 import strawberry
@@ -73,8 +74,11 @@ def build_schema(settings: Settings | None = None, **options: Any) -> PortalSche
     return portal
 
 
-schema = build_schema()
+@lru_cache(maxsize=1)
+def default_schema() -> PortalSchema:
+    """The schema as configured, built at first use: importing this module reads no settings."""
+    return build_schema()
 
 
 def schema_sdl() -> str:
-    return schema.as_str() + "\n"
+    return default_schema().as_str() + "\n"

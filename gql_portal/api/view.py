@@ -11,7 +11,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.http.websocket_origin import normalize_origin
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -20,16 +19,17 @@ from strawberry.types.unset import UNSET, UnsetType
 from gql_portal.api.context import Context, build_context, unavailable_or_raise
 from gql_portal.api.credentials import (
     Credentials,
-    app_settings,
     request_credentials,
+    server_origin,
     websocket_credentials,
 )
 from gql_portal.api.documents import DocumentCache
 from gql_portal.api.errors import unavailable_body, unavailable_headers, unavailable_retry_after
 from gql_portal.api.operation import FastOperations
+from gql_portal.api.origins import same_origin
 from gql_portal.api.variables import variables_problem
 from gql_portal.api.websocket import SubscriptionsOnlyHandler
-from gql_portal.graphiql.routes import graphiql_page
+from gql_portal.http.graphiql import graphiql_page
 from gql_portal.http.limits import error_body, send_error
 from gql_portal.http.media import (
     GRAPHQL_RESPONSE_JSON,
@@ -37,7 +37,6 @@ from gql_portal.http.media import (
     is_request_error,
     wants_graphql_response,
 )
-from gql_portal.http.origins import own_origin
 
 
 def cookie_refusal(request: Request, credentials: Credentials) -> Response:
@@ -110,12 +109,9 @@ class GraphQLView(GraphQL[Context, None]):
         return graphiql_page()
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
-        # Behind a proxy the own origin may not be the Host header (PUBLIC_ORIGIN).
-        peer = request.client.host if request.client else None
-        own = own_origin(request.scope["scheme"], request.headers, peer, app_settings(request))
-        return normalize_origin(origin) == own or super().is_websocket_origin_allowed(
-            request, origin
-        )
+        # Strawberry compares Origin with Host; behind a proxy the own origin may differ.
+        own = same_origin(origin, server_origin(request))
+        return own or super().is_websocket_origin_allowed(request, origin)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         # Browsers cannot set headers on a websocket: the token may come in connection_init.

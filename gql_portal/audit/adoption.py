@@ -16,9 +16,9 @@ from gql_portal.accounts.authorization import READERS, require_role
 from gql_portal.accounts.models import User
 from gql_portal.audit.models import AuditAction, AuditEvent, AuditOutcome
 from gql_portal.audit.reader import TimeBucket, as_utc, bucket_sql
-from gql_portal.audit.services import RequestMeta
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError
+from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor.stats import count_two_factor
 
 MAX_DAYS = 366

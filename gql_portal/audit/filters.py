@@ -129,11 +129,3 @@ def event_condition(domain_id: int, query: AuditQuery) -> Q:
     if query.ip is not None:
         condition &= Q(ip=query.ip)
     return condition
-
-
-def before(occurred_at: datetime, event_id: int) -> Q:
-    """Strictly after a position in newest-first order. The redundant ``<=`` gives
-    PostgreSQL an index bound; the OR alone would make it scan from the newest row."""
-    return Q(occurred_at__lte=occurred_at) & (
-        Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, id__lt=event_id)
-    )

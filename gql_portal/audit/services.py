@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
@@ -8,24 +7,22 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from gql_portal.accounts.models import User
 from gql_portal.audit.models import EVENT_COLUMNS, AuditAction, AuditEvent, AuditOutcome
 from gql_portal.clock import utcnow
-from gql_portal.sql import execute, json_parameter
-
-
-@dataclass(frozen=True, slots=True)
-class RequestMeta:
-    """Where an action came from; CLI and worker actions have no ip."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-    request_id: str | None = None
-
-
-SYSTEM = RequestMeta(request_id=None)
+from gql_portal.request_meta import RequestMeta
+from gql_portal.sql import execute, in_ids, json_parameter
 
 
 def _text(value: str | None, limit: int) -> str | None:
     # PostgreSQL text and jsonb refuse NUL; a client-supplied value must not fail the write.
     return value.replace("\x00", "\ufffd")[:limit] if value is not None else None
+
+
+def stored_meta(meta: RequestMeta) -> RequestMeta:
+    """``meta`` as an event stores it: NUL replaced, each value cut to its column."""
+    return RequestMeta(
+        ip=_text(meta.ip, 45),
+        user_agent=_text(meta.user_agent, 400),
+        request_id=_text(meta.request_id, 64),
+    )
 
 
 def _clean(value: Any) -> Any:
@@ -43,6 +40,9 @@ class EventFields(TypedDict, total=False):
 
     outcome: AuditOutcome
     actor: User | None
+    # For an actor known only by the id and email kept on a row (a bulk job's requester).
+    actor_id: int | None
+    actor_email: str | None
     target: User | None
     domain_id: int | None
     job_id: UUID | None
@@ -50,10 +50,19 @@ class EventFields(TypedDict, total=False):
     target_email: str | None
 
 
+# What a request writes; the hashes are the sealing job's, the id is the database's.
+_WRITTEN = ("domain_id", *EVENT_COLUMNS)
+_DETAILS = AuditEvent._meta.fields_map["details"]
+# The columns a set-based write takes from each target user's row.
+_FROM_USERS = {"domain_id": "domain_id", "target_id": "id", "target_email": "email"}
+
+
 def _columns(action: AuditAction, meta: RequestMeta, fields: EventFields) -> dict[str, Any]:
-    """The stored columns of one event, cleaned: shared by both ways of writing it."""
+    """The stored columns of one event, cleaned and cut to size: every writer builds its
+    rows here, so no path skips the cleaning."""
     actor = fields.get("actor")
     target = fields.get("target")
+    origin = stored_meta(meta)
     domain_id = fields.get("domain_id")
     if domain_id is None:
         named = target or actor
@@ -63,15 +72,15 @@ def _columns(action: AuditAction, meta: RequestMeta, fields: EventFields) -> dic
         "occurred_at": utcnow(),
         "action": action.value,
         "outcome": fields.get("outcome", AuditOutcome.SUCCESS).value,
-        "actor_id": actor.id if actor else None,
-        "actor_email": _text(actor.email, 320) if actor else None,
+        "actor_id": actor.id if actor else fields.get("actor_id"),
+        "actor_email": _text(actor.email if actor else fields.get("actor_email"), 320),
         "target_id": target.id if target else None,
         "target_email": _text(target.email if target else fields.get("target_email"), 320),
-        "ip": _text(meta.ip, 45),
-        "user_agent": _text(meta.user_agent, 400),
-        "request_id": _text(meta.request_id, 64),
+        "ip": origin.ip,
+        "user_agent": origin.user_agent,
+        "request_id": origin.request_id,
         "job_id": fields.get("job_id"),
-        "details": _clean(fields.get("details")),
+        "details": _DETAILS.to_db_value(_clean(fields.get("details")), AuditEvent),
     }
 
 
@@ -81,36 +90,53 @@ async def record_audit_event(
     meta: RequestMeta,
     using_db: BaseDBAsyncClient | None = None,
     **fields: Unpack[EventFields],
-) -> AuditEvent:
-    return await AuditEvent.create(**_columns(action, meta, fields), using_db=using_db)
+) -> None:
+    """The one writer of a single audit event: one hand-written INSERT (hot paths pay for
+    it); the details are encoded as the model's own field does, so events read back alike."""
+    connection = AuditEvent._meta.db if using_db is None else using_db
+    columns = _columns(action, meta, fields)
+    await execute(
+        connection, _insert_sql(json_parameter(connection)), [columns[name] for name in _WRITTEN]
+    )
 
 
-# What a request writes; the hashes are the sealing job's, the id is the database's.
-_WRITTEN = ("domain_id", *EVENT_COLUMNS)
-_DETAILS = AuditEvent._meta.fields_map["details"]
-
-
-@lru_cache(maxsize=2)
-def _insert_sql(details_parameter: str) -> str:
-    values = ", ".join(details_parameter if name == "details" else "?" for name in _WRITTEN)
-    return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) VALUES ({values})"
-
-
-async def write_audit_event(
+async def record_user_audit_events(
     connection: BaseDBAsyncClient,
     *,
     action: AuditAction,
     meta: RequestMeta,
+    user_ids: list[int],
     **fields: Unpack[EventFields],
 ) -> None:
-    """record_audit_event as one hand-written INSERT, for hot paths that need no model object.
+    """The set-based writer: one event per user of ``user_ids`` (each its own target and
+    domain), one INSERT ... SELECT, the other columns built and cleaned as for one event.
 
-    The same columns, cleaning and JSON encoding (the field's own); events read back alike.
+    The unique (job_id, action, target_id) key makes a repeated batch of a job insert
+    nothing (events without a job never conflict: NULLs are distinct).
     """
     columns = _columns(action, meta, fields)
-    columns["details"] = _DETAILS.to_db_value(columns["details"], AuditEvent)
+    users, user_values = in_ids(connection, "id", user_ids)
     await execute(
         connection,
-        _insert_sql(json_parameter(connection)),
-        [columns[name] for name in _WRITTEN],
+        f"{_insert_from_users_sql(json_parameter(connection))} WHERE {users}"
+        " ON CONFLICT (job_id, action, target_id) DO NOTHING",
+        [*(columns[name] for name in _WRITTEN if name not in _FROM_USERS), *user_values],
     )
+
+
+def _parameter(name: str, details_parameter: str) -> str:
+    return details_parameter if name == "details" else "?"
+
+
+@lru_cache(maxsize=2)
+def _insert_sql(details_parameter: str) -> str:
+    values = ", ".join(_parameter(name, details_parameter) for name in _WRITTEN)
+    return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) VALUES ({values})"
+
+
+@lru_cache(maxsize=2)
+def _insert_from_users_sql(details_parameter: str) -> str:
+    selected = ", ".join(
+        _FROM_USERS.get(name) or _parameter(name, details_parameter) for name in _WRITTEN
+    )
+    return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) SELECT {selected} FROM users"

@@ -7,13 +7,14 @@ from typing import TextIO
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gql_portal.accounts import services as account_services
 from gql_portal.accounts.models import Domain, Role
-from gql_portal.audit.services import SYSTEM
 from gql_portal.bulk import services
 from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, dispatcher_for
 from gql_portal.bulk.models import BulkJob, BulkJobStatus
 from gql_portal.bulk.selection import build_selection
 from gql_portal.errors import NotFoundError
+from gql_portal.request_meta import SYSTEM
 from gql_portal.settings import get_settings
 from gql_portal.worker_presence import count_alive
 
@@ -60,7 +61,8 @@ async def follow(job: BulkJob, out: TextIO, *, poll_seconds: float = 0.25) -> Bu
 async def bulk_enable(
     *, domain_name: str, roles: list[Role] | None, dry_run: bool, out: TextIO = sys.stderr
 ) -> int:
-    domain = await Domain.get_or_none(name=domain_name)
+    # Normalised as create-user and audit find it.
+    domain: Domain | None = await account_services.get_domain_by_name(domain_name)
     if domain is None:
         raise NotFoundError(f"domain {domain_name} does not exist")
     dispatcher: JobDispatcher = dispatcher_for(get_settings())

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
-from starlette.requests import HTTPConnection
 
+from gql_portal.bulk.recovery import Resumer, resume_stale_jobs
 from gql_portal.dependencies import fault_name, is_unavailable
 from gql_portal.errors import QueueUnavailableError
 from gql_portal.settings import Settings
@@ -21,9 +21,7 @@ QUEUE_NAME = "gql_portal"
 ENABLE_JOB_FUNCTION = "enable_two_factor_job"
 
 
-class JobDispatcher(Protocol):
-    async def dispatch(self, job_id: UUID, *, resume: bool = False) -> None: ...
-
+class JobDispatcher(Resumer, Protocol):
     async def close(self) -> None: ...
 
 
@@ -91,8 +89,6 @@ class InProcessDispatcher:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
-        from gql_portal.bulk.recovery import resume_stale_jobs
-
         while True:
             try:
                 await resume_stale_jobs(self, self._stale_seconds)
@@ -136,8 +132,3 @@ def dispatcher_for(settings: Settings) -> JobDispatcher:
     if settings.redis_url:
         return QueueDispatcher(settings.redis_url, stale_seconds=settings.bulk_stale_seconds)
     return InProcessDispatcher(stale_seconds=settings.bulk_stale_seconds)
-
-
-def request_dispatcher(connection: HTTPConnection) -> JobDispatcher:
-    dispatcher: JobDispatcher = connection.app.state.bulk_dispatcher
-    return dispatcher

@@ -52,6 +52,11 @@ class BulkJob(Model):
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     requested_by_email = fields.CharField(max_length=320, null=True)
+    # Where the request that started the job came from (its RequestMeta): the events the
+    # runner writes later carry it too.
+    request_ip = fields.CharField(max_length=45, null=True)
+    request_user_agent = fields.CharField(max_length=400, null=True)
+    request_id = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

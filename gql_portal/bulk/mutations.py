@@ -1,11 +1,17 @@
 import strawberry
+from starlette.requests import HTTPConnection
 
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import SecurityAdmins, current_viewer
 from gql_portal.bulk import services
-from gql_portal.bulk.dispatch import request_dispatcher
+from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.types import BulkJobType, BulkUserFilter
+
+
+def request_dispatcher(connection: HTTPConnection) -> JobDispatcher:
+    dispatcher: JobDispatcher = connection.app.state.bulk_dispatcher
+    return dispatcher
 
 
 @strawberry.type
@@ -18,7 +24,7 @@ class BulkMutations:
         ),
     )
     async def start_bulk_two_factor_enablement(
-        self, info: Info, filter: BulkUserFilter | None = None, dry_run: bool = False
+        self, info: Info, filter: BulkUserFilter | None = None, dry_run: bool | None = False
     ) -> BulkJobType:
         viewer = current_viewer(info)
         chosen = filter or BulkUserFilter()
@@ -33,7 +39,7 @@ class BulkMutations:
             actor=viewer.user,
             domain_id=viewer.user.domain_id,
             selection=selection,
-            dry_run=dry_run,
+            dry_run=bool(dry_run),  # CONTRACT: `dryRun: Boolean = false`, so null is false
             meta=info.context.meta,
             dispatcher=request_dispatcher(info.context.request),
         )

@@ -18,7 +18,8 @@ from tortoise.transactions import in_transaction
 from gql_portal import metrics
 from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.bulk.events import enable_chunk, record_job_event
+from gql_portal.bulk.chunk import enable_chunk
+from gql_portal.bulk.events import record_job_event
 from gql_portal.bulk.models import BulkJob, BulkJobStatus
 from gql_portal.bulk.selection import UserSelection, selection_condition
 from gql_portal.clock import utcnow

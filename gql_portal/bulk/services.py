@@ -8,17 +8,9 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
-from gql_portal.accounts.directory import Page
 from gql_portal.accounts.models import User
-from gql_portal.api.pagination import (
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
-    malformed_cursor,
-    page_size,
-)
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event, stored_meta
 from gql_portal.bulk.dispatch import JobDispatcher
 from gql_portal.bulk.events import job_summary, record_job_event
 from gql_portal.bulk.models import ACTIVE_STATUSES, BulkJob, BulkJobKind, BulkJobStatus
@@ -30,10 +22,18 @@ from gql_portal.errors import (
     NotFoundError,
     QueueUnavailableError,
 )
+from gql_portal.paging import Key, Keyset, Page, cursor_time, cursor_uuid
+from gql_portal.request_meta import RequestMeta
 from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 
 OPERATION_START = "startBulkTwoFactorEnablement"
+JOBS = Keyset(
+    BulkJob,
+    "bulkjob",
+    Key("created_at", cursor_time, descending=True),
+    Key("id", cursor_uuid, descending=True),
+)
 
 
 def parse_job_id(raw: str) -> UUID:
@@ -67,6 +67,7 @@ async def start_job(
         domain_id=domain_id, action=AuditAction.BULK_JOB_STARTED, meta=meta, actor=actor
     )
     now = utcnow()
+    origin = stored_meta(meta)  # the columns are the events' sizes: they fit there too
     total = await User.filter(selection_condition(domain_id, selection, rules)).count()
     job = BulkJob(
         id=uuid4(),
@@ -77,6 +78,9 @@ async def start_job(
         total=total,
         requested_by_id=actor.id if actor else None,
         requested_by_email=actor.email if actor else None,
+        request_ip=origin.ip,
+        request_user_agent=origin.user_agent,
+        request_id=origin.request_id,
         created_at=now,
     )
     if dry_run:
@@ -92,7 +96,7 @@ async def start_job(
             await record_job_event(
                 job,
                 AuditAction.BULK_JOB_STARTED,
-                details={"filter": job.user_filter, "ip": meta.ip, "requestId": meta.request_id},
+                details={"filter": job.user_filter},
                 using_db=connection,
             )
     except IntegrityError:
@@ -161,24 +165,6 @@ async def get_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
 async def list_jobs(
     *, actor: User, first: int | None, after: str | None, meta: RequestMeta
 ) -> Page[BulkJob]:
-    """Newest first, keyset on (created_at, id)."""
+    """Newest first."""
     await require_role(actor, READERS, operation="bulkJobs", meta=meta)
-    size = page_size(first)
-    condition = Q(domain_id=actor.domain_id)
-    position = decode_cursor(after, "bulkjob", 2)
-    if position is not None:
-        created_at = cursor_time(position[0])
-        try:
-            last_id = UUID(str(position[1]))
-        except ValueError:
-            raise malformed_cursor() from None
-        condition &= Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
-    rows = await BulkJob.filter(condition).order_by("-created_at", "-id").limit(size + 1)
-    items = rows[:size]
-    return Page(
-        items=items,
-        cursors=[
-            encode_cursor("bulkjob", job.created_at.isoformat(), str(job.id)) for job in items
-        ],
-        has_next_page=len(rows) > size,
-    )
+    return await JOBS.page(Q(domain_id=actor.domain_id), first=first, after=after)

@@ -5,13 +5,13 @@ import strawberry
 from graphql import GraphQLError
 from starlette.websockets import WebSocket
 
-from gql_portal.accounts.sessions import resolve_viewer_by_hash
+from gql_portal.accounts.sessions import require_authenticated, resolve_viewer_by_hash
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import current_viewer
 from gql_portal.bulk import services
 from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.types import BulkJobType
-from gql_portal.errors import BadUserInputError, PortalError, TwoFactorRequiredError
+from gql_portal.errors import BadUserInputError, PortalError
 
 POLL_SECONDS = 0.5
 
@@ -59,9 +59,7 @@ async def _watch(info: Info, id: strawberry.ID) -> AsyncGenerator[BulkJobType, N
         await asyncio.sleep(POLL_SECONDS)
         # The session as it is now: logged out, reset, expired or sent through the 2FA
         # gate since the subscription started all end it.
-        viewer = await resolve_viewer_by_hash(viewer.session.token_hash)
-        if not viewer.authenticated:
-            raise TwoFactorRequiredError(status=viewer.status.value)
+        viewer = require_authenticated(await resolve_viewer_by_hash(viewer.session.token_hash))
         job = await BulkJob.get(id=job.id)
         if _snapshot(job) != seen:
             seen = _snapshot(job)

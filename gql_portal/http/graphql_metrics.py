@@ -50,16 +50,22 @@ def record_operation(
     if operation is None:
         return
     codes = {str(error.path[0]): _code(error) for error in reversed(errors) if error.path}
+    # Errors of the root field itself, not of a field inside its answer.
+    raised = {
+        str(error.path[0]): _code(error) for error in errors if error.path and len(error.path) == 1
+    }
     for field in _direct_fields(operation.selection_set):
         key = (field.alias or field.name).value
-        _count(field.name.value, codes.get(key, "OK"), (data or {}).get(key))
+        _count(field.name.value, codes.get(key, "OK"), raised.get(key))
 
 
-def _count(name: str, outcome: str, value: object) -> None:
+def _count(name: str, outcome: str, raised: str | None) -> None:
     metrics.child(metrics.GRAPHQL_OPERATIONS, name, outcome).inc()
     if name == "login":
-        status = value.get("status") if isinstance(value, dict) else None
-        metrics.child(metrics.LOGINS, status if outcome == "OK" and status else outcome).inc()
+        # A login the service answered counted its status there, whatever the client
+        # selects (accounts/services.py); here only a login that failed, by its code.
+        if raised is not None:
+            metrics.child(metrics.LOGINS, raised).inc()
     elif name in SECOND_FACTOR_FIELDS:
         metrics.child(metrics.VERIFICATIONS, name, outcome).inc()
 

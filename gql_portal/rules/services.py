@@ -9,9 +9,10 @@ from gql_portal.accounts.authorization import DOMAIN_ADMINS, SECURITY_ADMINS, re
 from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.accounts.passwords import MAX_PASSWORD_LENGTH
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, TwoFactorNotAvailableError
+from gql_portal.request_meta import RequestMeta
 
 MAX_GRACE_HOURS = 24 * 90
 MIN_PASSWORD_FLOOR = 8

@@ -10,8 +10,9 @@ from gql_portal.accounts.directory import find_user_in_domain, parse_id
 from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.accounts.sessions import revoke_user_sessions
 from gql_portal.audit.models import AuditAction
-from gql_portal.audit.services import RequestMeta, record_audit_event
+from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
+from gql_portal.request_meta import RequestMeta
 from gql_portal.rules.services import require_two_factor_available
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator, TotpEnrollment
 

@@ -5,7 +5,7 @@ from gql_portal.accounts.presenters import present_user
 from gql_portal.accounts.types import LoginPayload, UserType
 from gql_portal.api.context import Info
 from gql_portal.api.permissions import FullyAuthenticated, SignedIn, current_viewer
-from gql_portal.two_factor import admin, services
+from gql_portal.two_factor import admin, enrollment, recovery, verification
 from gql_portal.two_factor.types import TotpEnrollmentType
 
 
@@ -14,13 +14,13 @@ class TwoFactorMutations:
     @strawberry.mutation(permission_classes=[SignedIn])
     async def begin_totp_enrollment(self, info: Info) -> TotpEnrollmentType:
         viewer = current_viewer(info, allow_pending=True)
-        enrollment = await services.begin_enrollment(viewer=viewer, meta=info.context.meta)
+        started = await enrollment.begin_enrollment(viewer=viewer, meta=info.context.meta)
         return TotpEnrollmentType(
-            secret=enrollment.secret,
-            otpauth_uri=enrollment.otpauth_uri,
-            qr_code_svg=enrollment.qr_code_svg,
-            qr_code_png=enrollment.qr_code_png,
-            expires_at=enrollment.expires_at,
+            secret=started.secret,
+            otpauth_uri=started.otpauth_uri,
+            qr_code_svg=started.qr_code_svg,
+            qr_code_png=started.qr_code_png,
+            expires_at=started.expires_at,
         )
 
     @strawberry.mutation(
@@ -29,19 +29,21 @@ class TwoFactorMutations:
     )
     async def confirm_totp_enrollment(self, info: Info, code: str) -> LoginPayload:
         viewer = current_viewer(info, allow_pending=True)
-        result = await services.confirm_enrollment(viewer=viewer, code=code, meta=info.context.meta)
+        result = await enrollment.confirm_enrollment(
+            viewer=viewer, code=code, meta=info.context.meta
+        )
         return await login_payload(info, result)
 
     @strawberry.mutation(permission_classes=[SignedIn])
     async def verify_totp(self, info: Info, code: str) -> LoginPayload:
         viewer = current_viewer(info, allow_pending=True)
-        result = await services.verify_totp(viewer=viewer, code=code, meta=info.context.meta)
+        result = await verification.verify_totp(viewer=viewer, code=code, meta=info.context.meta)
         return await login_payload(info, result)
 
     @strawberry.mutation(permission_classes=[SignedIn])
     async def verify_recovery_code(self, info: Info, code: str) -> LoginPayload:
         viewer = current_viewer(info, allow_pending=True)
-        result = await services.verify_recovery_code(
+        result = await verification.verify_recovery_code(
             viewer=viewer, code=code, meta=info.context.meta
         )
         return await login_payload(info, result)
@@ -52,7 +54,7 @@ class TwoFactorMutations:
     )
     async def regenerate_recovery_codes(self, info: Info, code: str) -> list[str]:
         viewer = current_viewer(info)
-        return await services.regenerate_recovery_codes(
+        return await recovery.regenerate_recovery_codes(
             viewer=viewer, code=code, meta=info.context.meta
         )
 

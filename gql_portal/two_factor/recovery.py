@@ -1,4 +1,5 @@
-"""Recovery codes: 10 per set, 80 bits each, stored as SHA-256 hashes, used once."""
+"""Recovery codes: 10 per set, 80 bits each, stored as SHA-256 hashes, used once; a new set
+for a current TOTP code."""
 
 import hashlib
 import re
@@ -7,6 +8,16 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from gql_portal.accounts.sessions import Viewer
+from gql_portal.audit.models import AuditAction
+from gql_portal.audit.services import record_audit_event
+from gql_portal.errors import BadUserInputError
+from gql_portal.request_meta import RequestMeta
+from gql_portal.two_factor.attempt import (
+    code_attempt,
+    require_code,
+    totp_check,
+)
 from gql_portal.two_factor.models import RecoveryCode
 
 CODES_PER_SET = 10
@@ -61,3 +72,30 @@ async def use_code(
 
 async def remaining(user_id: int, connection: BaseDBAsyncClient | None = None) -> int:
     return await RecoveryCode.filter(user_id=user_id, used_at=None).using_db(connection).count()
+
+
+async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestMeta) -> list[str]:
+    require_code(code)
+    if not viewer.enrolled:
+        raise BadUserInputError("No authenticator is enrolled")
+    user = viewer.user
+    codes: list[str] = []
+
+    async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
+        codes.extend(await replace_codes(user.id, now, connection))
+        await record_audit_event(
+            using_db=connection,
+            action=AuditAction.RECOVERY_CODES_REGENERATED,
+            meta=meta,
+            actor=user,
+            target=user,
+        )
+
+    await code_attempt(
+        viewer=viewer,
+        operation="regenerateRecoveryCodes",
+        meta=meta,
+        check=totp_check(code),
+        succeed=succeed,
+    )
+    return codes

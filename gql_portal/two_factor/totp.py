@@ -11,7 +11,6 @@ import segno
 STEP_SECONDS = 30
 DIGITS = 6
 SECRET_BYTES = 20  # 160 bits, the RFC 4226 recommendation
-VALID_WINDOW = 1
 _CODE = re.compile(r"[0-9]{6}", re.ASCII)
 
 

@@ -130,12 +130,16 @@ async def test_cancel_a_queued_job_ends_it_at_once(client: GraphQLClient) -> Non
         created_at=utcnow(),
         total=5,
     )
-    job = (await client.execute(CANCEL, {"id": str(queued.id)}, token=token)).ok()["cancelBulkJob"]
+    headers = {"X-Request-ID": "req-bulk-cancel-1"}
+    cancelled = await client.execute(CANCEL, {"id": str(queued.id)}, token=token, headers=headers)
+    job = cancelled.ok()["cancelBulkJob"]
     assert (job["status"], job["cancelRequested"]) == ("CANCELLED", True)
     assert (await BulkJob.get(id=queued.id)).active_domain_id is None
     again = (await client.execute(CANCEL, {"id": str(queued.id)}, token=token)).ok()
     assert again["cancelBulkJob"]["status"] == "CANCELLED"
-    assert await AuditEvent.filter(job_id=queued.id, action="BULK_JOB_CANCELLED").count() == 1
+    event = await AuditEvent.get(job_id=queued.id, action="BULK_JOB_CANCELLED")
+    # The cancelling request's ip and id: the auditEvents ip filter finds it.
+    assert (event.ip, event.request_id) == ("203.0.113.7", "req-bulk-cancel-1")
 
 
 async def test_roles_domains_and_the_switch(client: GraphQLClient) -> None:
@@ -187,3 +191,15 @@ async def test_bulk_jobs_pages_newest_first(client: GraphQLClient) -> None:
     assert seen == created[::-1]
     bad = await client.execute(JOBS, {"after": "garbage"}, token=token)
     assert bad.code == "BAD_USER_INPUT"
+
+
+async def test_dry_run_null_is_the_default_false(client: GraphQLClient, app: Starlette) -> None:
+    # CONTRACT section 4: `dryRun: Boolean = false`, a nullable argument.
+    domain = await make_domain(two_factor=True)
+    token = await sign_in(client, domain, Role.SECURITY_ADMIN)
+    users = await make_many_users(domain, 4)
+    variables = {"filter": {"roles": ["USER"]}, "dryRun": None}
+    job = (await client.execute(START, variables, token=token)).ok()["startBulkTwoFactorEnablement"]
+    assert job["dryRun"] is False
+    await _dispatcher(app).drain()
+    assert await User.filter(id__in=users, two_factor_enabled=True).count() == 4

@@ -5,6 +5,7 @@ import pytest
 from redis.asyncio import Redis
 
 from gql_portal.accounts.models import Role, User
+from gql_portal.accounts.services import get_domain_by_name
 from gql_portal.bulk.command import NO_WORKER, bulk_enable
 from gql_portal.bulk.models import BulkJob
 from gql_portal.errors import NotFoundError
@@ -62,3 +63,17 @@ async def test_bulk_enable_says_when_no_worker_is_alive(
         await asyncio.gather(running, return_exceptions=True)
         monkeypatch.delenv("GQL_PORTAL_REDIS_URL")
         get_settings.cache_clear()
+
+
+async def test_bulk_enable_finds_the_domain_as_the_other_commands_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    domain = await make_domain("Acme-Bulk.Example", two_factor=True)
+    await make_many_users(domain, 3)
+    out = io.StringIO()
+    for typed in ("acme-bulk.example", "  ACME-Bulk.Example\t", "\nacme-bulk.EXAMPLE "):
+        assert await get_domain_by_name(typed) == domain  # create-user's and audit's lookup
+        assert await bulk_enable(domain_name=typed, roles=None, dry_run=True, out=out) == 0
+        assert "3 users selected in acme-bulk.example" in capsys.readouterr().out
+    with pytest.raises(NotFoundError):
+        await bulk_enable(domain_name="acme-bulk.example.", roles=None, dry_run=True, out=out)

@@ -5,14 +5,14 @@ from tortoise.exceptions import IntegrityError
 
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.audit.models import AuditEvent
-from gql_portal.audit.services import SYSTEM
+from gql_portal.bulk.chunk import enable_chunk
 from gql_portal.bulk.dispatch import InProcessDispatcher
-from gql_portal.bulk.events import enable_chunk
 from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.runner import run_enablement_job
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.services import cancel_job, start_job
 from gql_portal.clock import utcnow
+from gql_portal.request_meta import SYSTEM
 from gql_portal.two_factor.gate import TwoFactorState
 from tests.bulk.helpers import enabled_event_counts, make_many_users
 from tests.factories import make_domain, make_user

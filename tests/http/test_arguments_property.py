@@ -39,8 +39,8 @@ from hypothesis import strategies as st
 from gql_portal.accounts.models import Role, User
 from gql_portal.accounts.sessions import issue_session
 from gql_portal.api.schema import build_schema
-from gql_portal.audit.services import RequestMeta
 from gql_portal.errors import ErrorCode
+from gql_portal.request_meta import RequestMeta
 from tests.factories import make_domain, make_user
 from tests.graphql import GraphQLClient
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gql_portal.accounts.models import Role
-from gql_portal.api.schema import schema
+from gql_portal.api.schema import default_schema
 from gql_portal.audit.models import AuditEvent
 from tests.audit.helpers import signed_in
 from tests.factories import make_domain
@@ -126,7 +126,7 @@ OPEN_TO_EVERY_VIEWER = {
 
 def _root_fields_with_arguments() -> set[str]:
     fields: set[str] = set()
-    for root in (schema._schema.query_type, schema._schema.mutation_type):
+    for root in (default_schema()._schema.query_type, default_schema()._schema.mutation_type):
         assert root is not None
         fields.update(name for name, field in root.fields.items() if field.args)
     return fields

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gql_portal.accounts.models import LoginThrottle, Role, Session
+from gql_portal.accounts.models import LoginIpThrottle, LoginThrottle, Role, Session
+from gql_portal.api.view import GraphQLView
 from gql_portal.app import create_app
 from gql_portal.audit.models import AuditEvent
 from tests.factories import PASSWORD, code_for, make_domain, make_user
@@ -204,6 +205,7 @@ async def test_a_cross_site_login_sets_no_cookie_and_counts_nothing(
         )
         assert refused(response) and "set-cookie" not in response.headers
     assert await LoginThrottle.all().count() == 0
+    assert await LoginIpThrottle.all().count() == 0
     assert await Session.filter(user_id=user.id).count() == 0
     assert await AuditEvent.all().count() == 0
 
@@ -265,3 +267,23 @@ async def test_production_uses_a_host_prefixed_secure_cookie() -> None:
         # The development name means nothing in production.
         dev = await post(client, ME, headers=PORTAL, cookie=cookie)
         assert dev.json() == {"data": {"me": None}}
+
+
+async def test_strawberry_path_honours_the_cookie_as_the_fast_path_does() -> None:
+    app = create_app(manage_database=False)
+    for route in app.routes:
+        if isinstance(getattr(route, "endpoint", None), GraphQLView):
+            route.endpoint.fast = None  # type: ignore[attr-defined]
+    async with client_for(app) as client:
+        user = await make_user(await make_domain())
+        payload, cookie = await portal_login(client, user.email)
+        assert payload["token"] is None
+        me = await post(client, ME, headers=PORTAL, cookie=cookie)
+        assert me.json() == {"data": {"me": {"email": user.email}}}
+        cross = await post(
+            client, ME, headers={**PORTAL, "Origin": "http://evil.example"}, cookie=cookie
+        )
+        assert refused(cross)
+        out = await post(client, "mutation { logout }", headers=PORTAL, cookie=cookie)
+        assert session_cookie(out)[0] == ""
+        assert await Session.filter(user_id=user.id, revoked_at=None).count() == 0

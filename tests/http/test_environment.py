@@ -79,7 +79,7 @@ async def test_security_headers(client: GraphQLClient) -> None:
     # Window isolation and feature denial are for documents: the one page, not the API.
     assert "cross-origin-opener-policy" not in headers and "permissions-policy" not in headers
     ide = await client.http.get("/graphql", headers={"Accept": "text/html"})
-    # GraphiQL's own CSP (gql_portal/graphiql/routes.py): this server only, no inline script.
+    # GraphiQL's own CSP (gql_portal/http/graphiql.py): this server only, no inline script.
     assert ide.headers["content-security-policy"].startswith(
         "default-src 'none'; script-src 'self';"
     )

@@ -1,6 +1,6 @@
 """The portal's files: ``/`` and ``/portal/<path>``, each with the portal's CSP."""
 
-from gql_portal.portal.routes import PORTAL_CSP, STATIC
+from gql_portal.http.portal import PORTAL_CSP, STATIC
 from tests.graphql import GraphQLClient
 
 CSP = (

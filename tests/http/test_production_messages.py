@@ -10,7 +10,7 @@ import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
 
 from gql_portal.accounts.models import Role
-from gql_portal.api.schema import schema
+from gql_portal.api.schema import default_schema
 from gql_portal.api.validation import production_message
 from gql_portal.app import create_app
 from tests.audit.helpers import signed_in
@@ -74,7 +74,7 @@ def _schema_names() -> tuple[set[str], set[str]]:
     fields, enum values."""
     types: set[str] = set()
     members: set[str] = set()
-    for name, kind in schema._schema.type_map.items():
+    for name, kind in default_schema()._schema.type_map.items():
         if name.startswith("__"):
             continue
         types.add(name)

@@ -9,7 +9,7 @@ from graphql.utilities import get_operation_ast
 
 from gql_portal.accounts.models import Role
 from gql_portal.api.cost import fragments_of, operation_cost
-from gql_portal.api.schema import schema
+from gql_portal.api.schema import default_schema
 from gql_portal.audit.models import AuditEvent
 from gql_portal.settings import get_settings
 from tests.audit.helpers import signed_in
@@ -55,7 +55,9 @@ def cost_of(document: str, variables: dict[str, Any] | None = None) -> int:
     parsed = parse(document)
     operation = get_operation_ast(parsed)
     assert operation is not None
-    return operation_cost(schema._schema, operation, fragments_of(parsed), variables or {})
+    return operation_cost(
+        default_schema()._schema, operation, fragments_of(parsed), variables or {}
+    )
 
 
 def assert_refused(result: Result, cost: int, max_cost: int) -> None:

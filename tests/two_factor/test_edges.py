@@ -50,9 +50,7 @@ async def test_admin_enabling_gates_live_sessions(client: GraphQLClient) -> None
     for document in (USERS, DOMAIN):
         result = await client.execute(document, token=session)
         assert result.code == "TWO_FACTOR_REQUIRED"
-        assert result.errors[0]["extensions"].get("status", "ENROLLMENT_REQUIRED") == (
-            "ENROLLMENT_REQUIRED"
-        )
+        assert result.errors[0]["extensions"]["status"] == "ENROLLMENT_REQUIRED"
     assert (await me(client, session)).ok()["me"]["twoFactor"]["state"] == "PENDING_ENROLLMENT"
     enrolled = await enroll_with_token(client, session)
     assert (await client.execute(USERS, token=enrolled.token)).ok()

@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gql_portal.accounts.models import Domain, Role, User
-from gql_portal.api.schema import schema
+from gql_portal.api.schema import default_schema
 from gql_portal.audit.models import AuditEvent
 from gql_portal.settings import get_settings
 from tests.bulk.api import START
@@ -33,7 +33,7 @@ from tests.two_factor.scope_walk import SchemaPath, paths_from, reached
 
 ALL_ROLES = [Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN, Role.AUDITOR, Role.USER]
 REFUSALS = {"FORBIDDEN", "TWO_FACTOR_REQUIRED"}
-GRAPHQL = schema._schema
+GRAPHQL = default_schema()._schema
 MAX_DEPTH = get_settings().max_query_depth
 PAYLOAD = "status token"
 LOGIN_ANSWERS = ("login", "confirmTotpEnrollment", "verifyTotp", "verifyRecoveryCode")

@@ -17,7 +17,7 @@ from graphql import (
 
 from gql_portal import clock
 from gql_portal.accounts.models import Role
-from gql_portal.api.schema import schema
+from gql_portal.api.schema import default_schema
 from tests.factories import make_domain, make_user
 from tests.graphql import GraphQLClient
 from tests.two_factor.helpers import (
@@ -80,7 +80,7 @@ def _call(name: str, field: GraphQLField, alias: str = "") -> str:
 
 
 def _root_fields() -> list[tuple[str, str, GraphQLField]]:
-    graphql_schema = schema._schema
+    graphql_schema = default_schema()._schema
     roots: list[tuple[str, GraphQLObjectType | None]] = [
         ("query", graphql_schema.query_type),
         ("mutation", graphql_schema.mutation_type),

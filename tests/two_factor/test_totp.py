@@ -1,7 +1,7 @@
 """RFC 6238 Appendix B through the project's TOTP module, and its acceptance window."""
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -37,19 +37,26 @@ def test_time_step_is_thirty_seconds() -> None:
     assert totp.time_step(datetime.fromtimestamp(1111111109, UTC)) == 37037036
 
 
+# A fixed secret and instant whose codes two steps away differ from the three accepted
+# ones (asserted below), so "no further" is checked every time, not only when random codes
+# happen to differ.
+WINDOW_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+WINDOW_AT = datetime.fromtimestamp(1_700_000_015, UTC)
+
+
 def test_code_accepted_one_step_either_side_and_no_further() -> None:
-    secret = totp.new_secret()
-    at = datetime.fromtimestamp(1_700_000_015, UTC)
-    step = totp.time_step(at)
-    for offset in (-1, 0, 1):
-        assert (
-            totp.matching_step(secret, totp.code_at_step(secret, step + offset), at)
-            == step + offset
-        )
-    for offset in (-2, 2):
-        code = totp.code_at_step(secret, step + offset)
-        if code not in {totp.code_at_step(secret, step + o) for o in (-1, 0, 1)}:
-            assert totp.matching_step(secret, code, at) is None
+    step = totp.time_step(WINDOW_AT)
+    accepted = {offset: totp.code_at_step(WINDOW_SECRET, step + offset) for offset in (-1, 0, 1)}
+    assert len(set(accepted.values())) == 3
+    for offset, code in accepted.items():
+        assert totp.matching_step(WINDOW_SECRET, code, WINDOW_AT) == step + offset
+    for offset in (-3, -2, 2, 3):
+        code = totp.code_at_step(WINDOW_SECRET, step + offset)
+        assert code not in accepted.values()
+        assert totp.matching_step(WINDOW_SECRET, code, WINDOW_AT) is None
+    # The window moves with the time: the code two steps ahead is accepted a step later.
+    later = totp.code_at_step(WINDOW_SECRET, step + 2)
+    assert totp.matching_step(WINDOW_SECRET, later, WINDOW_AT + timedelta(seconds=30)) == step + 2
 
 
 @pytest.mark.parametrize("code", [*MALFORMED_CODES, "\u0661\u0662\u0663\u0664\u0665\u0666"])

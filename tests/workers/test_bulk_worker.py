@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from arq.connections import RedisSettings, create_pool
+from arq.jobs import Job
 from redis.asyncio import Redis
 
 from gql_portal.accounts.models import Role, User
@@ -80,6 +81,40 @@ async def wait_for(job_id: str, predicate: str, timeout: float, log: Path) -> Bu
     raise AssertionError(f"job never reached {predicate}: {job!r}\n{log.read_text()[-3000:]}")
 
 
+async def enable_with_a_worker(
+    client: GraphQLClient,
+    started: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
+    *,
+    users: int,
+    already: int,
+    **settings: str,
+) -> BulkJob:
+    """``users`` USERs, the first ``already`` of them enabled, enabled by one worker process:
+    each user exactly once, by one event."""
+    domain = await make_domain(two_factor=True)
+    token = await sign_in(client, domain, Role.SECURITY_ADMIN)
+    ids = await make_many_users(domain, users)
+    await User.filter(id__in=ids[:already]).update(two_factor_enabled=True)
+    worker = start_worker(started, database, redis_url, tmp_path, **settings)
+    result = await client.execute(START, {"filter": {"roles": ["USER"]}}, token=token)
+    job_id = result.ok()["startBulkTwoFactorEnablement"]["id"]
+    job = await wait_for(job_id, "job.status == 'SUCCEEDED'", 90, worker.log)
+    assert (job.total, job.processed, job.changed, job.skipped) == (
+        users,
+        users,
+        users - already,
+        already,
+    )
+    assert await User.filter(id__in=ids, two_factor_enabled=True).count() == users
+    counts = await enabled_event_counts(job_id)
+    assert set(counts) == set(ids[already:]) and set(counts.values()) == {1}
+    assert await AuditEvent.filter(job_id=job_id, action="BULK_JOB_FINISHED").count() == 1
+    return job
+
+
 async def test_a_worker_process_enables_ten_thousand_users(
     queued_client: GraphQLClient,
     workers: list[WorkerProcess],
@@ -87,19 +122,9 @@ async def test_a_worker_process_enables_ten_thousand_users(
     redis_url: str,
     tmp_path: Path,
 ) -> None:
-    domain = await make_domain(two_factor=True)
-    token = await sign_in(queued_client, domain, Role.SECURITY_ADMIN)
-    ids = await make_many_users(domain, 10_000)
-    await User.filter(id__in=ids[:100]).update(two_factor_enabled=True)
-    worker = start_worker(workers, database, redis_url, tmp_path)
-    result = await queued_client.execute(START, {"filter": {"roles": ["USER"]}}, token=token)
-    job_id = result.ok()["startBulkTwoFactorEnablement"]["id"]
-    job = await wait_for(job_id, "job.status == 'SUCCEEDED'", 90, worker.log)
-    assert (job.total, job.processed, job.changed, job.skipped) == (10_000, 10_000, 9_900, 100)
-    assert await User.filter(id__in=ids, two_factor_enabled=True).count() == 10_000
-    counts = await enabled_event_counts(job_id)
-    assert set(counts) == set(ids[100:]) and set(counts.values()) == {1}
-    assert await AuditEvent.filter(job_id=job_id, action="BULK_JOB_FINISHED").count() == 1
+    await enable_with_a_worker(
+        queued_client, workers, database, redis_url, tmp_path, users=10_000, already=100
+    )
 
 
 async def test_a_killed_worker_is_resumed_by_the_next_one(
@@ -146,3 +171,33 @@ async def test_a_double_click_queues_one_job(queued_client: GraphQLClient, redis
         assert [job.job_id for job in queued] == [f"bulk:{jobs[0].id}"]
     finally:
         await redis.aclose()
+
+
+async def test_a_job_longer_than_a_slice_requeues_itself_and_finishes(
+    queued_client: GraphQLClient,
+    workers: list[WorkerProcess],
+    database: TestDatabase,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    # Chunks of 50 for at most 0.2 s a slice: the job cannot end in one arq run. Each slice
+    # resumes from the checkpoint (the helper checks every user changed once).
+    job = await enable_with_a_worker(
+        queued_client,
+        workers,
+        database,
+        redis_url,
+        tmp_path,
+        users=3000,
+        already=10,
+        bulk_chunk_size="50",
+        bulk_slice_seconds="0.2",
+    )
+    # arq ran the job more than once (each Retry is one more try) and kept its last answer.
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        info = await Job(f"bulk:{job.id}", redis, _queue_name=QUEUE_NAME).result_info()
+    finally:
+        await redis.aclose()
+    assert info is not None and info.success and info.result == "SUCCEEDED"
+    assert info.job_try >= 2, info

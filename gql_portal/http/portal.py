@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-STATIC = Path(__file__).parent / "static"
+# The files themselves live in the package folder portal/static/ (no Python there).
+STATIC = Path(__file__).parent.parent / "portal" / "static"
 
 # No inline script or style, nothing from another origin: an injected <script> or
 # style attribute does nothing, and the page can talk only to this server.

@@ -1,0 +1,47 @@
+"""One chunk of a bulk enablement job: the set-based UPDATE that enables 2FA for its users."""
+
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from gql_portal.accounts.models import PasswordSecurityRules
+from gql_portal.audit.models import AuditAction
+from gql_portal.audit.services import record_user_audit_events
+from gql_portal.bulk.events import job_fields, job_meta
+from gql_portal.bulk.models import BulkJob
+from gql_portal.sql import fetch, in_ids
+from gql_portal.two_factor.admin import enrollment_deadline_for
+
+
+async def enable_chunk(
+    job: BulkJob,
+    rules: PasswordSecurityRules,
+    user_ids: list[int],
+    now: datetime,
+    connection: BaseDBAsyncClient,
+) -> int:
+    """Two set-based statements for a chunk: enable the users not yet enabled (exactly as
+    one-by-one enabling does), then one INSERT ... SELECT of their audit events.
+
+    UPDATE ... RETURNING names exactly the users this chunk changed; the unique
+    (job_id, action, target_id) key makes a repeated chunk insert nothing.
+    """
+    deadline = enrollment_deadline_for(rules, now)
+    chunk, chunk_values = in_ids(connection, "id", user_ids)
+    changed = await fetch(
+        connection,
+        "UPDATE users SET two_factor_enabled = ?, two_factor_enabled_at = ?, "
+        f"enrollment_deadline = ? WHERE {chunk} AND two_factor_enabled = ? RETURNING id",
+        [True, now, deadline, *chunk_values, False],
+    )
+    changed_ids = [int(row["id"]) for row in changed]
+    if not changed_ids:
+        return 0
+    await record_user_audit_events(
+        connection,
+        action=AuditAction.USER_TWO_FACTOR_ENABLED,
+        meta=job_meta(job),
+        user_ids=changed_ids,
+        **job_fields(job, {"enrollmentDeadline": deadline.isoformat() if deadline else None}),
+    )
+    return len(changed_ids)
