@@ -136,3 +136,11 @@ def test_every_imported_name_is_used(path: Path) -> None:
         for name in (part.strip() for part in names.split(",")):
             uses = re.findall(rf"(?:(?<=\.\.\.)|(?<![\w.])){re.escape(name)}\b", text)
             assert len(uses) > 1, f"{name} is imported and never used"
+
+
+def test_every_module_is_preloaded_by_the_page() -> None:
+    """Without a build step the browser would find modules import by import."""
+    page = (STATIC / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/portal/([^"]+)">', page))
+    modules = {str(path.relative_to(STATIC)) for path in SCRIPTS} - {"app.js"}
+    assert preloaded == modules

@@ -27,9 +27,14 @@ export function onApiError(listener) {
   return () => listeners.delete(listener);
 }
 
-function fail(error) {
+// Every failure, over HTTP or the socket, passes here before the screen shows it.
+export function reportError(error) {
   for (const listener of listeners) listener(error);
-  throw error;
+  return error;
+}
+
+function fail(error) {
+  throw reportError(error);
 }
 
 export async function run(name, variables = {}) {

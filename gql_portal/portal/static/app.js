@@ -28,6 +28,7 @@ const STEPS = { "sign-in": signIn, setup, code };
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const accountName = document.getElementById("account-name");
+const signOutButton = document.getElementById("sign-out");
 const announcer = document.getElementById("announcer");
 
 const app = {
@@ -52,6 +53,14 @@ const app = {
     app.flash = flash || null;
     await loadSession();
     app.navigate(homePath());
+  },
+  async signOut() {
+    try {
+      await run("logout");
+    } catch {
+      // Signed out here whatever the server said: the cookie is gone or no longer works.
+    }
+    app.signedOut("You are signed out.");
   },
   signedOut(flash) {
     app.session = { me: null, step: "SIGNED_OUT" };
@@ -85,22 +94,22 @@ function homePath() {
 }
 
 async function loadSession() {
-  let me = null;
-  try {
-    ({ me } = await run("me"));
-  } catch (error) {
+  // Both at once: who is signed in, and whether the session still has a step to take.
+  const [identity, gate] = await Promise.allSettled([run("me"), run("session-step")]);
+  if (identity.status === "rejected") {
+    const error = identity.reason;
     // A cookie that expired or was revoked: start again at Sign in.
     if (!(error instanceof ApiError) || error.code !== "UNAUTHENTICATED") throw error;
     app.flash = "Your session has expired. Sign in again.";
   }
+  const me = identity.status === "fulfilled" ? identity.value.me : null;
   if (!me) {
     app.session = { me: null, step: "SIGNED_OUT" };
     return;
   }
   let step = "AUTHENTICATED";
-  try {
-    await run("session-step");
-  } catch (error) {
+  if (gate.status === "rejected") {
+    const error = gate.reason;
     if (!(error instanceof ApiError) || error.code !== "TWO_FACTOR_REQUIRED") throw error;
     step = error.extensions.status || (me.twoFactor.enrolled ? "TOTP_REQUIRED" : "ENROLLMENT_REQUIRED");
   }
@@ -111,6 +120,7 @@ function drawNav() {
   const { me, step } = app.session;
   clear(nav);
   accountName.textContent = me ? me.email : "";
+  signOutButton.hidden = step === "SIGNED_OUT";
   nav.hidden = step !== "AUTHENTICATED";
   if (nav.hidden) return;
   const current = currentPath();
@@ -143,7 +153,8 @@ function screenFor(path) {
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
   if (step === "ENROLLMENT_REQUIRED") return path === "setup" ? setup : null;
   if (step === "TOTP_REQUIRED") return path === "code" ? code : null;
-  if (path === "setup") return setup;
+  // Once enrolled, the secret is never shown again: set-up is for those still to enroll.
+  if (path === "setup") return app.session.me.twoFactor.enrolled ? null : setup;
   const entry = SCREENS.find((candidate) => candidate.path === path);
   return entry && allowed(entry) ? entry.screen : null;
 }
@@ -159,9 +170,18 @@ async function route() {
   }
   drawNav();
   clear(main);
+  const flash = app.takeFlash();
   try {
     const stop = await screen.render(main, app);
     stopScreen = typeof stop === "function" ? stop : null;
+    // What the last step wants the person to know ("You are signed out."), under the heading.
+    if (flash) {
+      const note = h("div", { class: "banner", role: "status", text: flash });
+      const first = main.querySelector("h1");
+      if (first) first.after(note);
+      else main.prepend(note);
+      app.announce(flash);
+    }
   } catch (error) {
     if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
     replace(main, 
@@ -187,6 +207,8 @@ onApiError((error) => {
     setTimeout(() => app.navigate(homePath()));
   }
 });
+
+signOutButton.addEventListener("click", () => app.signOut());
 
 async function start() {
   try {

@@ -31,6 +31,7 @@ export function describeError(error) {
     case "INVALID_CODE": {
       const left = extensions.attemptsLeft;
       if (left === undefined || left === null) return "The code is not correct. Enter the current code.";
+      if (left === 0) return "The code is not correct. That was the last attempt: wait a little before you try again.";
       return `The code is not correct. ${left} attempt${left === 1 ? "" : "s"} left before the code step is locked.`;
     }
     case "TOO_MANY_ATTEMPTS":

@@ -1,7 +1,7 @@
 // A small graphql-transport-ws client (the protocol of graphql-ws): one socket per
 // subscription, authenticated by the session cookie (same origin).
 
-import { loadDocument } from "./api.js";
+import { loadDocument, reportError } from "./api.js";
 import { ApiError } from "./errors.js";
 
 const PROTOCOL = "graphql-transport-ws";
@@ -36,14 +36,14 @@ export async function subscribe(name, variables, { next, error, complete }) {
       const errors = message.payload.errors;
       if (errors && errors.length) {
         const extensions = errors[0].extensions || {};
-        finish(error, new ApiError({ code: extensions.code, message: errors[0].message, extensions }));
+        finish(error, reportError(new ApiError({ code: extensions.code, message: errors[0].message, extensions })));
       } else {
         next(message.payload.data);
       }
     } else if (message.type === "error" && message.id === id) {
       const first = (message.payload && message.payload[0]) || {};
       const extensions = first.extensions || {};
-      finish(error, new ApiError({ code: extensions.code, message: first.message, extensions }));
+      finish(error, reportError(new ApiError({ code: extensions.code, message: first.message, extensions })));
     } else if (message.type === "complete" && message.id === id) {
       finish(complete);
     }

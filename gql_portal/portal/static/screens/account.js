@@ -1,11 +1,11 @@
-// My account: 2FA state, recovery codes left, regenerate them (needs a code), Sign out.
+// My account: 2FA state, recovery codes left, regenerate them (needs a code). Sign out is
+// in the header of every screen.
 
 import { run } from "../api.js";
-import { button, h, put } from "../dom.js";
+import { h, put } from "../dom.js";
 import { banner, checkCode, cleanCode, codeField, form, heading } from "../forms.js";
 import { roleList, TWO_FACTOR_STATE } from "../labels.js";
 import { recoveryCodesPanel } from "../recovery-codes.js";
-import { signOut } from "./setup.js";
 
 function summaryRow(term, value, testid) {
   return [h("dt", { text: term }), h("dd", { "data-testid": testid || null, text: value })];
@@ -15,7 +15,6 @@ export async function render(main, app) {
   const { me } = await run("me");
   app.session.me = me;
   const twoFactor = me.twoFactor;
-  const flash = app.takeFlash();
   const regenerated = h("div", { "aria-live": "polite" });
   const code = codeField();
   const regenerate = form({
@@ -46,7 +45,6 @@ export async function render(main, app) {
   const left = h("dd", { "data-testid": "recovery-codes-left", text: String(twoFactor.recoveryCodesRemaining) });
   put(main, 
     ...heading("My account"),
-    flash ? banner(flash, "success") : null,
     h(
       "dl",
       { class: "summary" },
@@ -69,11 +67,5 @@ export async function render(main, app) {
           regenerated,
         )
       : null,
-    h(
-      "section",
-      { class: "section", "aria-labelledby": "sign-out-heading" },
-      h("h2", { id: "sign-out-heading", text: "Sign out" }),
-      button("Sign out", { class: "button button--secondary", on: { click: () => signOut(null, app) } }),
-    ),
   );
 }

@@ -4,7 +4,6 @@
 import { run } from "../api.js";
 import { field, formatDuration, h, input, replace } from "../dom.js";
 import { checkCode, cleanCode, form, codeField, heading, lockCountdown } from "../forms.js";
-import { signOut } from "./setup.js";
 
 export function render(main, app) {
   let stopCountdown = () => {};
@@ -82,7 +81,6 @@ export function render(main, app) {
           },
         }),
       ),
-      h("p", null, h("a", { href: "#/sign-in", text: "Sign out", on: { click: (event) => signOut(event, app) } })),
     );
     const lockedUntil = app.session.me.twoFactor.lockedUntil;
     const seconds = lockedUntil ? Math.ceil((new Date(lockedUntil) - Date.now()) / 1000) : 0;

@@ -78,18 +78,5 @@ export async function render(main, app) {
     ),
     verifyForm.element,
     deadline ? h("p", null, h("a", { href: "#/account", text: "Set up later" })) : null,
-    app.session.step === "ENROLLMENT_REQUIRED"
-      ? h("p", null, h("a", { href: "#/sign-in", text: "Sign out", on: { click: (event) => signOut(event, app) } }))
-      : null,
   );
-}
-
-export async function signOut(event, app) {
-  if (event) event.preventDefault();
-  try {
-    await run("logout");
-  } catch {
-    // Signed out locally whatever the server said: the cookie is gone or useless.
-  }
-  app.signedOut("You are signed out.");
 }

@@ -1,6 +1,6 @@
 import { run } from "../api.js";
 import { field, h, input, put } from "../dom.js";
-import { banner, form, heading } from "../forms.js";
+import { form, heading } from "../forms.js";
 
 export function render(main, app) {
   const fields = {
@@ -13,7 +13,6 @@ export function render(main, app) {
       input: input({ type: "password", name: "password", autocomplete: "current-password", class: "input" }),
     }),
   };
-  const flash = app.takeFlash();
   const signInForm = form({
     fields,
     submit: "Sign in",
@@ -39,7 +38,6 @@ export function render(main, app) {
   });
   put(main, 
     ...heading("Sign in"),
-    flash ? banner(flash, "info") : null,
     h("p", { class: "lead", text: "Sign in with the email address and password of your portal account." }),
     signInForm.element,
   );

@@ -7,7 +7,7 @@ import { banner, form, heading } from "../forms.js";
 import { ROLE, roleList, TWO_FACTOR_STATE } from "../labels.js";
 import { confirmDialog, menuButton } from "../menu.js";
 
-const PAGE = 50;
+const PAGE = 100;
 
 export async function render(main, app) {
   const security = app.hasRole("SECURITY_ADMIN");
