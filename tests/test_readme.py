@@ -29,3 +29,10 @@ async def test_readme_example_session_works(client: GraphQLClient) -> None:
     me = (await client.execute(me_block, token=login["token"])).ok()["me"]
     assert me["email"] == "secadmin@demo.example"
     assert me["domain"]["passwordSecurityRules"]["twoFactorEnabled"] is True
+
+
+def test_readme_images_exist() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert images, "the README shows the portal"
+    root = Path(__file__).resolve().parents[1]
+    assert [image for image in images if not (root / image).is_file()] == []

@@ -11,12 +11,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
-import asyncpg
 import httpx
 
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.database import TestDatabase
 from tests.http.server_process import free_port
 
 CLI = str(Path(sys.executable).parent / "gql-portal")
@@ -24,28 +23,13 @@ PASSWORD = "correct-horse-battery"
 
 
 def _in_thread(statement: str, url: str) -> None:
-    """One admin statement through asyncpg, on a thread of its own: the test's thread may
-    own pytest-asyncio's event loop, which asyncio.run must not replace."""
-    parsed = urlparse(url)
-
-    async def run() -> None:
-        connection = await asyncpg.connect(
-            host=parsed.hostname,
-            port=parsed.port or 5432,
-            user=parsed.username or "postgres",
-            password=parsed.password,
-            database="template1",
-        )
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
+    """One admin statement (tests/database.py's), on a thread of its own: the test's
+    thread may own pytest-asyncio's event loop, which asyncio.run must not replace."""
     failures: list[BaseException] = []
 
     def target() -> None:
         try:
-            asyncio.run(run())
+            asyncio.run(TestDatabase(url)._admin(statement))
         except BaseException as error:  # re-raised on the caller's thread
             failures.append(error)
 
@@ -84,7 +68,7 @@ class PortalServer:
 
     @property
     def _database_name(self) -> str:
-        return urlparse(self.database_url).path.lstrip("/")
+        return TestDatabase(self.database_url).name
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(

@@ -5,6 +5,7 @@ as the portal sends it) blocks every script the page itself would inject."""
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from tests.browser.driver import Browser
 from tests.browser.other_origin import serving
@@ -40,5 +41,29 @@ def test_axe_runs_under_the_portal_csp_that_blocks_injected_scripts(tmp_path: Pa
             # axe-core through WebDriver runs anyway, and finds the image without alt text.
             violations = browser.axe_violations()
             assert any(violation.startswith("image-alt:") for violation in violations)
+        finally:
+            browser.quit()
+
+
+FOCUS_PAGE = """<!doctype html><html lang="en"><head><title>Focus check</title><style>
+#hidden-focus:focus { outline: none; }
+</style></head><body><main><h1>Focus check</h1>
+<button id="shown-focus">Shown</button> <button id="hidden-focus">Hidden</button>
+</main></body></html>"""
+
+
+def test_the_focus_check_tells_a_visible_focus_from_none(tmp_path: Path) -> None:
+    (tmp_path / "downloads").mkdir()
+    with serving({"/": (FOCUS_PAGE, {})}) as origin:
+        browser = Browser(origin, tmp_path / "profile", tmp_path / "downloads")
+        try:
+            browser.open("/")
+            shown = browser.tab_to("button", "Shown")
+            assert browser.focus_visible(shown)
+            hidden = browser.role("button", "Hidden")
+            assert not browser.focus_visible(hidden)  # not focused: no outline
+            browser.press(Keys.TAB)
+            assert browser.focused() == hidden
+            assert not browser.focus_visible(hidden)  # focused, but its outline is removed
         finally:
             browser.quit()

@@ -48,17 +48,23 @@ def test_the_actions_menu_and_the_setup_flow_with_the_keyboard_alone(
             break
         browser.press(Keys.ARROW_DOWN)
     assert browser.focus_visible(browser.focused())
+    browser.screen("15-demo-users-menu")
     browser.press(Keys.ENTER)
     browser.wait(
         lambda: state_of(browser, ALICE) == "PENDING_ENROLLMENT" or None, what="the new state"
     )
-    browser.tab_to(("button", "link"), "Sign out")
+    browser.tab_to("link", "My account")
+    browser.press(Keys.ENTER)
+    browser.wait_route("/account")
+    browser.role("button", "Sign out")
+    browser.tab_to("button", "Sign out")
     browser.press(Keys.ENTER)
     browser.wait_route("/sign-in")
 
     keyboard_sign_in(browser, ALICE)
     browser.wait_route("/setup")
     authenticator = Authenticator(qr_totp(browser, ALICE))
+    browser.screenshot("16-demo-setup")
     browser.tab_to("textbox", "Code")
     browser.press(authenticator.code())
     browser.tab_to("button", "Verify")
