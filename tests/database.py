@@ -1,5 +1,6 @@
 """A throwaway database per test session, built by the project's own migrations."""
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -65,7 +66,16 @@ class TestDatabase:
         connection = connections.get("default")
         if self.is_postgres:
             quoted = ", ".join(f'"{table}"' for table in tables)
-            await connection.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+            # A background write of the previous test (a job's last event) may still hold a
+            # row-share lock: PostgreSQL picks one side of the deadlock, and this one retries.
+            for attempt in range(5):
+                try:
+                    await connection.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+                    break
+                except Exception as error:
+                    if "deadlock" not in str(error).lower() or attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2)
         else:
             script = "".join(f'DELETE FROM "{table}";' for table in tables)
             await connection.execute_script(
