@@ -10,7 +10,9 @@ const PAD = { top: 16, right: 16, bottom: 36, left: 48 };
 function scale(max) {
   const top = max <= 0 ? 1 : max;
   const step = 10 ** Math.floor(Math.log10(top));
-  const nice = Math.ceil(top / step) * step;
+  const rounded = Math.ceil(top / step) * step;
+  // Counts are whole numbers: an even top keeps the middle tick whole (1 would label 0, 1, 1).
+  const nice = rounded % 2 === 0 ? rounded : rounded + 1;
   return { top: nice, ticks: [0, nice / 2, nice] };
 }
 
