@@ -32,8 +32,13 @@ export function render(main, app) {
           await (recovery ? run("verify-recovery-code", { code: value }) : run("verify-totp", { code: value }));
         } catch (error) {
           entry.input.value = "";
-          showApiError(error);
-          if (error.code === "TOO_MANY_ATTEMPTS" && error.retryAfter) lock(error.retryAfter);
+          if (error.code === "TOO_MANY_ATTEMPTS" && error.retryAfter) {
+            // The countdown below says when; the summary only says what happened (one message).
+            showErrors([[null, "Too many wrong codes."]]);
+            lock(error.retryAfter);
+          } else {
+            showApiError(error);
+          }
           return;
         }
         await app.refresh(recovery ? "You used a recovery code. It cannot be used again." : null);
