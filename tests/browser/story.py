@@ -80,7 +80,8 @@ def qr_totp(browser: Browser, email: str) -> pyotp.TOTP:
 
 class Authenticator:
     """Codes as an app would show them, never one the server has already seen (the replay
-    guard takes a step once; the server accepts one step either side of now)."""
+    guard takes a step once; the server accepts one step either side of now). Never the
+    previous step's code: typed late in a step, it would expire before the server sees it."""
 
     def __init__(self, totp: pyotp.TOTP) -> None:
         self.totp = totp
@@ -89,7 +90,7 @@ class Authenticator:
     def code(self) -> str:
         while True:
             now = int(time.time()) // 30
-            step = max(now - 1, self.last_step + 1)
+            step = max(now, self.last_step + 1)
             if step <= now + 1:
                 self.last_step = step
                 return str(self.totp.generate_otp(step))
