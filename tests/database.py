@@ -47,7 +47,9 @@ class TestDatabase:
     def name(self) -> str:
         return urlparse(self.url).path.lstrip("/")
 
-    async def _admin(self, statement: str) -> None:
+    @contextlib.asynccontextmanager
+    async def admin_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the server's `postgres` database, outside this test database."""
         parsed = urlparse(self.url)
         conn = await asyncpg.connect(
             host=parsed.hostname,
@@ -57,9 +59,13 @@ class TestDatabase:
             database="postgres",
         )
         try:
-            await conn.execute(statement)
+            yield conn
         finally:
             await conn.close()
+
+    async def _admin(self, statement: str) -> None:
+        async with self.admin_connection() as conn:
+            await conn.execute(statement)
 
     async def truncate(self) -> None:
         tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]  # type: ignore[union-attr]

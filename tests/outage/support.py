@@ -7,9 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlparse
 
-import asyncpg
 import uvicorn
 from starlette.applications import Starlette
 
@@ -33,15 +31,7 @@ async def cut_off(database: TestDatabase) -> None:
     round of killing; on a loaded machine, several)."""
     assert database.is_postgres
     await _admin(database, f'ALTER DATABASE "{database.name}" ALLOW_CONNECTIONS false')
-    parsed = urlparse(database.url)
-    admin = await asyncpg.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
-    try:
+    async with database.admin_connection() as admin:
         deadline = time.monotonic() + 30
         quiet_rounds = 0
         while quiet_rounds < 1:
@@ -53,8 +43,6 @@ async def cut_off(database: TestDatabase) -> None:
             )
             quiet_rounds = quiet_rounds + 1 if killed == 0 else 0
             await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
 
 
 async def restore(database: TestDatabase) -> None:
