@@ -14,6 +14,8 @@ MODEL_MODULES = [
     "gql_portal.two_factor.models",
     "gql_portal.audit.models",
     "gql_portal.bulk.models",
+    "gql_portal.scim.models",
+    "gql_portal.notifications.models",
 ]
 
 

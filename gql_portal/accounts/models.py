@@ -46,6 +46,8 @@ class PasswordSecurityRules(Model):
     enrollment_grace_period_hours = fields.IntField(default=0)
     min_password_length = fields.IntField(default=12)
     audit_retention_days = fields.IntField(default=365)
+    # Reminders and job summaries (CONTRACT section 11); security messages are always sent.
+    optional_notifications_enabled = fields.BooleanField(default=True)
     updated_at = fields.DatetimeField(null=True)
     updated_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
@@ -67,9 +69,18 @@ class User(Model):
     email_normalized = fields.CharField(max_length=320, db_index=True)
     display_name = fields.CharField(max_length=200, default="")
     roles = fields.CharField(max_length=100, default=",USER,")
+    # "" = no password yet (an invited user): no password matches it.
     password_hash = fields.CharField(max_length=255)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Any change to what SCIM shows (meta.lastModified); NULL = never changed since created.
+    updated_at = fields.DatetimeField(null=True)
     last_login_at = fields.DatetimeField(null=True)
+    password_changed_at = fields.DatetimeField(null=True)
+    # A deactivated user cannot log in; their 2FA settings are kept (CONTRACT section 10).
+    active = fields.BooleanField(default=True)
+    deactivated_at = fields.DatetimeField(null=True)
+    # The identity provider's own id for the user (SCIM externalId).
+    external_id = fields.CharField(max_length=255, null=True)
 
     two_factor_enabled = fields.BooleanField(default=False)
     two_factor_enabled_at = fields.DatetimeField(null=True)
@@ -84,7 +95,13 @@ class User(Model):
         table = "users"
         unique_together = (("domain", "email_normalized"),)
         # (domain_id, id): keyset walks of a domain (bulk jobs) are range scans, not sorts.
-        indexes = (("domain_id", "two_factor_enabled"), ("domain_id", "id"))
+        indexes = (
+            ("domain_id", "two_factor_enabled"),
+            ("domain_id", "id"),
+            # users(filter: {active}) and SCIM's `active eq` walk a domain's (in)active users.
+            ("domain_id", "active", "id"),
+            ("domain_id", "external_id"),
+        )
 
     @property
     def role_list(self) -> list[Role]:
@@ -145,3 +162,29 @@ class LoginIpThrottle(Model):
 
     class Meta:
         table = "login_ip_throttles"
+
+
+class AccountLinkPurpose(StrEnum):
+    INVITATION = "INVITATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class AccountLink(Model):
+    # A single-use link mailed to a user (an invitation or a password reset): only the
+    # SHA-256 of its 256-bit token is stored.
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="account_links", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=20)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "account_links"
+        indexes = (("user_id", "purpose"),)

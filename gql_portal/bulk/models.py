@@ -17,6 +17,7 @@ class BulkJobStatus(StrEnum):
 
 class BulkJobKind(StrEnum):
     ENABLE_TWO_FACTOR = "ENABLE_TWO_FACTOR"
+    IMPORT_USERS = "IMPORT_USERS"
 
 
 FINAL_STATUSES = frozenset(
@@ -41,6 +42,9 @@ class BulkJob(Model):
     changed = fields.IntField(default=0)
     skipped = fields.IntField(default=0)
     failed = fields.IntField(default=0)
+    # IMPORT_USERS: rows that created a user and rows that updated one (dry runs: would).
+    created = fields.IntField(default=0)
+    updated = fields.IntField(default=0)
     checkpoint_user_id = fields.IntField(default=0)
     cancel_requested = fields.BooleanField(default=False)
     # Written with every checkpoint: a RUNNING job whose heartbeat is old lost its runner.
@@ -80,3 +84,29 @@ class BulkJob(Model):
         if self.total <= 0:
             return 0.0
         return min(1.0, self.processed / self.total)
+
+
+class ImportRow(Model):
+    # One parsed CSV row of an IMPORT_USERS job, stored when the job is created so the
+    # runner can walk them in set-based chunks, resume from a checkpoint (the line) and
+    # report each refused row with its line number.
+
+    id = fields.BigIntField(primary_key=True)
+    job: fields.ForeignKeyRelation[BulkJob] = fields.ForeignKeyField(
+        "models.BulkJob", related_name="import_rows", on_delete=fields.CASCADE
+    )
+    line = fields.IntField()
+    email = fields.CharField(max_length=320)
+    email_normalized = fields.CharField(max_length=320)
+    display_name = fields.CharField(max_length=200, default="")
+    roles = fields.CharField(max_length=100, default=",USER,")
+    # CREATED, UPDATED, UNCHANGED or REFUSED once the runner has passed the row.
+    outcome = fields.CharField(max_length=10, null=True)
+    error = fields.CharField(max_length=300, null=True)
+    user_id = fields.IntField(null=True)
+
+    job_id: Any
+
+    class Meta:
+        table = "import_rows"
+        unique_together = (("job", "line"),)

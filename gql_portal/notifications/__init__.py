@@ -1,0 +1,1 @@
+"""Mail to users about their second factor and account (CONTRACT section 11): the outbox."""
