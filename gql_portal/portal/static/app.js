@@ -5,9 +5,15 @@ import { onApiError, run } from "./api.js";
 import { clear, h, replace } from "./dom.js";
 import { ApiError, describeError } from "./errors.js";
 import * as account from "./screens/account.js";
+import * as addUser from "./screens/add-user.js";
 import * as audit from "./screens/audit.js";
 import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
+import * as editUser from "./screens/edit-user.js";
+import * as importUsers from "./screens/import-users.js";
+import * as password from "./screens/password.js";
+import * as provisioning from "./screens/provisioning.js";
+import * as sessions from "./screens/sessions.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -15,13 +21,20 @@ import * as users from "./screens/users.js";
 
 const ADMINS = ["SECURITY_ADMIN", "SYSTEM_ADMIN", "AUDITOR"];
 
-// Navigation in the help page's words; `roles` are those the screen is offered to.
+// Navigation in the help page's words; `roles` are those the screen is offered to. A page
+// without a link of its own belongs to the `under` screen (its link stays current there).
 const SCREENS = [
   { path: "settings", link: "Client Settings", screen: settings, roles: ADMINS },
+  { path: "settings/provisioning", under: "settings", screen: provisioning, roles: ["SYSTEM_ADMIN"] },
   { path: "users", link: "Users", screen: users, roles: ADMINS },
+  { path: "users/new", under: "users", screen: addUser, roles: ["SYSTEM_ADMIN"] },
+  { path: "users/import", under: "users", screen: importUsers, roles: ["SYSTEM_ADMIN"] },
+  { path: "users/edit", under: "users", screen: editUser, roles: ["SYSTEM_ADMIN"] },
   { path: "bulk", link: "Bulk enablement", screen: bulk, roles: ["SECURITY_ADMIN"] },
   { path: "audit", link: "Audit log", screen: audit, roles: ADMINS },
   { path: "account", link: "My account", screen: account, roles: null },
+  { path: "account/password", under: "account", screen: password, roles: null },
+  { path: "account/sessions", under: "account", screen: sessions, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };
 
@@ -67,6 +80,11 @@ const app = {
     app.flash = flash || null;
     drawNav();
     app.navigate("sign-in");
+  },
+  // The route's query: #/users/edit?id=5 -> URLSearchParams {id: "5"}.
+  params() {
+    const query = location.hash.split("?")[1] || "";
+    return new URLSearchParams(query);
   },
   takeFlash() {
     const flash = app.flash;
@@ -123,9 +141,11 @@ function drawNav() {
   signOutButton.hidden = step === "SIGNED_OUT";
   nav.hidden = step !== "AUTHENTICATED";
   if (nav.hidden) return;
-  const current = currentPath();
+  const path = currentPath();
+  const here = SCREENS.find((entry) => entry.path === path);
+  const current = here && here.under ? here.under : path;
   const list = h("ul", { class: "nav__list" });
-  for (const entry of SCREENS.filter(allowed)) {
+  for (const entry of SCREENS.filter((candidate) => candidate.link && allowed(candidate))) {
     list.append(
       h(
         "li",
