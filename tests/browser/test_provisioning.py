@@ -106,8 +106,7 @@ def test_a_security_administrator_sees_no_account_management(
     assert browser.absent("link", "Provisioning")
     for route in ("users/new", "users/import", "settings/provisioning"):
         browser.open(f"/#/{route}")
-        left = f"/{route}"
-        browser.wait(lambda: browser.route != left or None, what=f"leaving #{route}")  # noqa: B023
+        browser.wait(lambda left=f"/{route}": browser.route != left or None, what=route)
 
 
 def test_add_user_with_the_keyboard_alone_then_they_sign_in(
