@@ -16,6 +16,7 @@ from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
+from gql_portal.api.scim import scim_routes
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
@@ -109,6 +110,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             *ops_routes(settings),
             Route("/audit/export", export_audit_events, methods=["GET"]),
+            *scim_routes(),
             *portal_routes(),
             *([] if production else graphiql_routes()),
         ],
