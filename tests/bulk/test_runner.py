@@ -93,9 +93,7 @@ async def test_two_runners_at_once_do_each_chunk_once() -> None:
     domain = await make_domain(two_factor=True)
     ids = await make_many_users(domain, 60)
     job = await _queued_job(domain.id)
-    await asyncio.gather(
-        run_bulk_job(job.id, chunk_size=5), run_bulk_job(job.id, chunk_size=5)
-    )
+    await asyncio.gather(run_bulk_job(job.id, chunk_size=5), run_bulk_job(job.id, chunk_size=5))
     job = await BulkJob.get(id=job.id)
     assert (job.status, job.processed, job.changed) == ("SUCCEEDED", 60, 60)
     assert await enabled_event_counts(job.id) == {user_id: 1 for user_id in ids}
