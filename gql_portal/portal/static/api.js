@@ -37,13 +37,11 @@ function fail(error) {
   throw reportError(error);
 }
 
-// `path`: POST /graphql/import takes the large bodies of importUsers (a 100,000-line CSV is
-// about 10 MB, above the body limit of /graphql); it answers exactly like /graphql.
-export async function run(name, variables = {}, { path = "/graphql" } = {}) {
+export async function run(name, variables = {}) {
   const query = await loadDocument(name);
   let response;
   try {
-    response = await fetch(path, {
+    response = await fetch("/graphql", {
       method: "POST",
       credentials: "same-origin",
       headers: {

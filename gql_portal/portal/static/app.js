@@ -166,8 +166,6 @@ function currentPath() {
   return location.hash.replace(/^#\/?/, "").split("?")[0];
 }
 
-let stopScreen = null;
-
 function screenFor(path) {
   const { step } = app.session;
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
@@ -179,6 +177,11 @@ function screenFor(path) {
   return entry && allowed(entry) ? entry.screen : null;
 }
 
+let stopScreen = null;
+// Each route draws into a view of its own: a screen still loading when another is chosen
+// (a quick second click) finishes into its detached view and is dropped, never mixed in.
+let routes = 0;
+
 async function route() {
   if (stopScreen) stopScreen();
   stopScreen = null;
@@ -189,28 +192,36 @@ async function route() {
     return;
   }
   drawNav();
-  clear(main);
+  routes += 1;
+  const turn = routes;
+  const view = h("div", { class: "view" });
+  replace(main, view);
   const flash = app.takeFlash();
   try {
-    const stop = await screen.render(main, app);
+    const stop = await screen.render(view, app);
+    if (turn !== routes) {
+      if (typeof stop === "function") stop();
+      return;
+    }
     stopScreen = typeof stop === "function" ? stop : null;
     // What the last step wants the person to know ("You are signed out."), under the heading.
     if (flash) {
       const note = h("div", { class: "banner", role: "status", text: flash });
-      const first = main.querySelector("h1");
+      const first = view.querySelector("h1");
       if (first) first.after(note);
-      else main.prepend(note);
+      else view.prepend(note);
       app.announce(flash);
     }
   } catch (error) {
+    if (turn !== routes) return;
     if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
-    replace(main, 
+    replace(view, 
       h("h1", { class: "heading", tabindex: "-1", text: "Sorry, there is a problem" }),
       h("p", { class: "banner banner--error", role: "alert", text: describeError(error) }),
       h("p", null, h("a", { href: `#/${path}`, text: "Try again", on: { click: () => setTimeout(route) } })),
     );
   }
-  const heading = main.querySelector("h1");
+  const heading = view.querySelector("h1");
   if (heading) {
     document.title = `${heading.textContent} - Client Web Portal`;
     heading.setAttribute("tabindex", "-1");

@@ -108,7 +108,7 @@ export async function render(main, app) {
     unsubscribe();
     let job;
     try {
-      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked }, { path: "/graphql/import" })).importUsers;
+      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked })).importUsers;
     } catch (error) {
       showApiError(error);
       return;
@@ -143,7 +143,7 @@ export async function render(main, app) {
       status.textContent = dryRun
         ? `The file has ${lines}. Nothing is changed yet: if this is what you expect, choose Import.`
         : `${JOB_STATUS[done.status]}: ${formatCount(done.processed)} of ${lines} done.${done.error ? ` ${done.error}` : ""}`;
-      result.append(counts(done, dryRun), errorTable(done));
+      put(result, counts(done, dryRun), errorTable(done));
       app.announce(
         dryRun
           ? `Preview ready: ${formatCount(done.created)} to create, ${formatCount(done.updated)} to update, ${formatCount(done.failed)} refused.`
