@@ -7,6 +7,7 @@ a job never exists with half its file; the runner then walks the rows in chunks
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -43,11 +44,29 @@ _STORED = (
 )
 
 
-async def read_import(text: str) -> list[ImportLine]:
+@dataclass(frozen=True, slots=True)
+class PreparedImport:
+    rows: int
+    # The rows as the JSON arrays ``store_rows`` inserts, one per statement.
+    batches: list[str]
+
+
+def prepare_import(text: str, max_bytes: int) -> PreparedImport:
+    """The whole file checked, then its rows encoded: both CPU work on one string, done
+    together (in a thread for a big file: encoding 10,000 rows alone takes ~15 ms)."""
+    rows = parse_import(text, max_bytes=max_bytes)
+    batches = [
+        json.dumps([_stored(row) for row in rows[start : start + STORE_BATCH]])
+        for start in range(0, len(rows), STORE_BATCH)
+    ]
+    return PreparedImport(len(rows), batches)
+
+
+async def read_import(text: str) -> PreparedImport:
     max_bytes = get_settings().import_max_bytes
     if len(text) <= INLINE_CSV:
-        return parse_import(text, max_bytes=max_bytes)
-    return await asyncio.to_thread(parse_import, text, max_bytes=max_bytes)
+        return prepare_import(text, max_bytes)
+    return await asyncio.to_thread(prepare_import, text, max_bytes)
 
 
 def _stored(row: ImportLine) -> dict[str, Any]:
@@ -63,15 +82,14 @@ def _stored(row: ImportLine) -> dict[str, Any]:
     }
 
 
-async def store_rows(connection: BaseDBAsyncClient, job_id: UUID, rows: list[ImportLine]) -> None:
+async def store_rows(connection: BaseDBAsyncClient, job_id: UUID, batches: list[str]) -> None:
     names = ", ".join(name for name, _ in _STORED)
     sql = (
         f"INSERT INTO import_rows (job_id, {names}) "
         f"SELECT ?, {names} FROM {json_records(connection, _STORED)}"
     )
-    for start in range(0, len(rows), STORE_BATCH):
-        batch = [_stored(row) for row in rows[start : start + STORE_BATCH]]
-        await execute(connection, sql, [job_id, json.dumps(batch)])
+    for batch in batches:
+        await execute(connection, sql, [job_id, batch])
 
 
 async def start_import(
@@ -92,7 +110,7 @@ async def start_import(
         await require_two_factor_available(
             domain_id=domain_id, action=AuditAction.BULK_JOB_STARTED, meta=meta, actor=actor
         )
-    rows = await read_import(csv_text)
+    prepared = await read_import(csv_text)
     origin = stored_meta(meta)
     job = BulkJob(
         id=uuid4(),
@@ -100,7 +118,7 @@ async def start_import(
         kind=BulkJobKind.IMPORT_USERS.value,
         user_filter={ENABLE_TWO_FACTOR_OPTION: enable_two_factor},
         dry_run=dry_run,
-        total=len(rows),
+        total=prepared.rows,
         requested_by_id=actor.id if actor else None,
         requested_by_email=actor.email if actor else None,
         request_ip=origin.ip,
@@ -112,7 +130,7 @@ async def start_import(
     )
 
     async def store(connection: BaseDBAsyncClient) -> None:
-        await store_rows(connection, job.id, rows)
+        await store_rows(connection, job.id, prepared.batches)
 
-    details = {"enableTwoFactor": enable_two_factor, "rows": len(rows)}
+    details = {"enableTwoFactor": enable_two_factor, "rows": prepared.rows}
     return await launch_job(job, dispatcher, details=details, store_with=store)
