@@ -108,7 +108,7 @@ export async function render(main, app) {
     unsubscribe();
     let job;
     try {
-      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked })).importUsers;
+      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked }, { path: "/graphql/import" })).importUsers;
     } catch (error) {
       showApiError(error);
       return;
