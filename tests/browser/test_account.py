@@ -96,7 +96,7 @@ def test_sessions_sign_out_one_then_everywhere(domain: PortalServer, browser: Br
     navigate(browser, "Sessions", "/account/sessions")
     browser.wait(lambda: len(session_rows(browser)) == 2 or None, what="two sessions")
     rows = dict(session_rows(browser))
-    assert "(This device)" in rows["true"] and "Chrome on Linux" in rows["true"]
+    assert "This device" in rows["true"] and "Chrome on Linux" in rows["true"]
     assert "A script (httpx)" in rows["false"] and "127.0.0.1" in rows["false"]
     browser.screen("43-sessions")
     other = next(

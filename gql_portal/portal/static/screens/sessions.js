@@ -47,7 +47,7 @@ export async function render(main, app) {
     return h(
       "tr",
       { "data-session-id": session.id, "data-current": String(session.current) },
-      h("td", { title: session.userAgent || null }, device(session.userAgent), session.current ? h("span", { class: "status status--current", text: " (This device)" }) : null),
+      h("td", { title: session.userAgent || null }, device(session.userAgent), session.current ? h("strong", { class: "status--current", text: "This device" }) : null),
       h("td", { text: session.ip || "Unknown" }),
       h("td", { text: when }),
       h("td", { text: formatTime(session.lastSeenAt) }),
