@@ -201,6 +201,10 @@ def test_deactivate_ends_sign_in_and_sessions_then_reactivate(
     assert cell(browser, ERIN, "user-status").text.startswith("Deactivated")
     assert login_status(domain, ERIN) == "INVALID_CREDENTIALS"
     assert not session_works(domain, token)
+    browser.sign_out()
+    browser.sign_in(ERIN, PASSWORD)
+    browser.wait_text("Enter a correct email and password.")
+    users_screen(browser, ADMIN)
     Select(browser.field("Status")).select_by_visible_text("Deactivated")
     browser.click("button", "Apply filters")
     browser.wait_text("1 user.")
@@ -333,6 +337,15 @@ def test_a_scim_token_works_until_it_is_revoked(domain: PortalServer, browser: B
     browser.wait_route("/settings/provisioning")
     base = browser.field("SCIM base URL")
     assert base.get_attribute("value") == f"{domain.origin}/scim/v2"
+    browser.click("button", "Copy the SCIM base URL")
+    browser.wait(
+        lambda: (
+            "Copied: the SCIM base URL." in browser.text()
+            or "Copying is not allowed here" in browser.text()
+            or None
+        ),
+        what="what Copy did",
+    )
     browser.wait_text("No token yet.")
     browser.type("Label", "Okta")
     browser.click("button", "Create token")

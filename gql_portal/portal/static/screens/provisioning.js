@@ -9,7 +9,8 @@ import { confirmDialog } from "../menu.js";
 import { SETTINGS_PAGES } from "./settings.js";
 
 // A read-only value with a Copy button; `copied` says what happened, for every user.
-function copyable(label, value, app) {
+// `noun` names the value in a sentence ("the new token").
+function copyable(label, noun, value, app) {
   const id = uid("copy");
   const copied = h("p", { class: "hint", "aria-live": "polite" });
   const box = input({ id, readonly: true, value, class: "input", spellcheck: "false", "aria-label": label });
@@ -22,12 +23,12 @@ function copyable(label, value, app) {
       box,
       button("Copy", {
         class: "button button--secondary",
-        "aria-label": `Copy the ${label.toLowerCase()}`,
+        "aria-label": `Copy ${noun}`,
         on: {
           click: async () => {
             try {
               await navigator.clipboard.writeText(value);
-              copied.textContent = `The ${label.toLowerCase()} is copied.`;
+              copied.textContent = `Copied: ${noun}.`;
             } catch {
               box.select();
               copied.textContent = "Copying is not allowed here: the text is selected, copy it with your keyboard.";
@@ -114,7 +115,7 @@ export async function render(main, app) {
       label.input.value = "";
       created.replaceChildren(
         banner(`The token ${value} is created. Copy it now and paste it in your identity provider: you will not see it again.`, "success"),
-        copyable("New token", token, app),
+        copyable("New token", "the new token", token, app),
       );
       draw((await run("scim-tokens")).scimTokens);
       created.querySelector("input").focus();
@@ -144,7 +145,7 @@ export async function render(main, app) {
       { "aria-labelledby": "scim-url-heading" },
       h("h2", { id: "scim-url-heading", text: "SCIM base URL" }),
       h("p", { text: "Enter this address in your identity provider's SCIM settings, with a token below as the bearer token." }),
-      copyable("SCIM base URL", baseUrl, app),
+      copyable("SCIM base URL", "the SCIM base URL", baseUrl, app),
     ),
     h(
       "section",
