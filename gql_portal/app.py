@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql_portal.accounts.password_links import finish_password_resets
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
@@ -99,6 +100,7 @@ def create_app(
             finally:
                 if audit_maintenance is not None:
                     await audit_maintenance.stop()
+                await finish_password_resets()
                 await bulk_dispatcher.close()
         await close_db()
 
