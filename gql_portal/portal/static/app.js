@@ -8,6 +8,8 @@ import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
 import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
+import * as forgotPassword from "./screens/forgot-password.js";
+import * as setPassword from "./screens/set-password.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -24,6 +26,8 @@ const SCREENS = [
   { path: "account", link: "My account", screen: account, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };
+// Opened from a mail or by someone who cannot sign in: shown whatever the session's step.
+const OPEN = { "forgot-password": forgotPassword, "set-password": setPassword };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -150,6 +154,7 @@ let stopScreen = null;
 
 function screenFor(path) {
   const { step } = app.session;
+  if (OPEN[path]) return OPEN[path];
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
   if (step === "ENROLLMENT_REQUIRED") return path === "setup" ? setup : null;
   if (step === "TOTP_REQUIRED") return path === "code" ? code : null;
