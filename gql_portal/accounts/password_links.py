@@ -37,6 +37,8 @@ from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, TooManyAttemptsError
+from gql_portal.notifications import outbox
+from gql_portal.notifications.models import NotificationKind
 from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import execute
 
@@ -118,7 +120,7 @@ async def set_password_with_link(*, token: str, password: str, meta: RequestMeta
     (given back when the token is good), the domain's minimum length is checked before the
     link is used (a too-short password leaves it usable), then one transaction uses the
     link, sets the password, ends every other link and every session of the user, and
-    writes PASSWORD_CHANGED."""
+    writes PASSWORD_CHANGED (and, after a reset, its mail)."""
     link = await read_link(token=token, meta=meta)
     if link is None:
         raise BadLinkError()
@@ -141,6 +143,17 @@ async def set_password_with_link(*, token: str, password: str, meta: RequestMeta
             raise BadLinkError()
         await expire_user_links(user.id, using_db=connection)
         await revoke_user_sessions(user.id, using_db=connection)
+        if link.purpose is AccountLinkPurpose.PASSWORD_RESET:
+            # A reset tells the owner their password changed (who asked may not be them);
+            # an invitation's first password is no change.
+            await outbox.enqueue(
+                NotificationKind.PASSWORD_CHANGED,
+                domain_id=user.domain_id,
+                user_id=user.id,
+                recipient=user.email,
+                params={},
+                using_db=connection,
+            )
         await record_audit_event(
             using_db=connection,
             action=AuditAction.PASSWORD_CHANGED,

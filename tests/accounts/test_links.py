@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
+from gql_portal.accounts.link_throttle import LinkScope, count_in_window
 from gql_portal.accounts.links import (
     LIFETIMES,
     consume_link,
@@ -15,7 +16,8 @@ from gql_portal.accounts.links import (
     hash_link_token,
     invite_users,
 )
-from gql_portal.accounts.models import AccountLink, AccountLinkPurpose, User
+from gql_portal.accounts.models import AccountLink, AccountLinkPurpose, LinkThrottle, User
+from gql_portal.accounts.throttle import PurgedThrottles, purge_login_throttles
 from gql_portal.clock import utcnow
 from gql_portal.notifications.messages import render
 from gql_portal.notifications.models import Notification
@@ -149,3 +151,12 @@ async def test_the_message_carries_the_link_to_the_set_password_page() -> None:
     assert f"/#/set-password?token={token}" in rendered.text
     assert f"/#/set-password?token={token}" in rendered.html
     assert "Ada &lt;Lovelace&gt;" in rendered.html and "<Lovelace>" not in rendered.html
+
+
+async def test_ended_throttle_windows_are_purged_with_the_login_throttles() -> None:
+    await count_in_window(LinkScope.RESET_IP, "198.51.100.1")
+    await count_in_window(LinkScope.BAD_TOKEN_IP, "198.51.100.1")
+    assert await purge_login_throttles() == PurgedThrottles(0, 0, 0)
+    await LinkThrottle.filter(key__not="").update(expires_at=utcnow() - timedelta(seconds=1))
+    assert await purge_login_throttles(batch_size=1) == PurgedThrottles(0, 0, 2)
+    assert not await LinkThrottle.exists()

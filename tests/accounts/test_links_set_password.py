@@ -11,6 +11,7 @@ from gql_portal.accounts.models import AccountLink, AccountLinkPurpose, Password
 from gql_portal.accounts.throttle import LOCK_AFTER_FAILURES
 from gql_portal.audit.models import AuditEvent
 from gql_portal.clock import utcnow
+from gql_portal.notifications.models import Notification
 from tests.accounts.links_helpers import NEW_PASSWORD, SET_PASSWORD, new_link
 from tests.accounts.login_clients import client_from
 from tests.factories import PASSWORD, make_domain, make_user
@@ -41,6 +42,19 @@ async def test_an_invited_user_sets_a_password_and_signs_in(client: GraphQLClien
     assert event.target_id == user.id and event.actor_id == user.id
     assert event.domain_id == domain.id and event.ip == "203.0.113.7"
     assert event.details == {"via": "link", "purpose": "INVITATION"}
+    # A first password is no change: no "your password was changed" mail.
+    assert not await Notification.filter(kind="PASSWORD_CHANGED").exists()
+
+
+async def test_a_reset_mails_password_changed_in_its_transaction(client: GraphQLClient) -> None:
+    user = await make_user(await make_domain())
+    token = await new_link(user, RESET)
+    (await set_password(client, token)).ok()
+    mail = await Notification.get(kind="PASSWORD_CHANGED")
+    assert (mail.user_id, mail.recipient, mail.domain_id) == (user.id, user.email, user.domain_id)
+    # A refused use (the link is spent) writes none.
+    assert (await set_password(client, token)).code == "BAD_USER_INPUT"
+    assert await Notification.filter(kind="PASSWORD_CHANGED").count() == 1
 
 
 async def test_a_link_works_once(client: GraphQLClient) -> None:
