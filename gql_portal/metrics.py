@@ -76,6 +76,11 @@ WORKERS_ALIVE = Gauge(
 BULK_JOB_USERS = Counter(
     "gql_portal_bulk_job_users_total", "Users handled by bulk jobs, by result.", ["result"]
 )
+NOTIFICATIONS_ENQUEUED = Counter(
+    "gql_portal_notifications_enqueued_total",
+    "Messages written to the outbox, by kind (in the transaction of their change).",
+    ["kind"],
+)
 
 
 @lru_cache(maxsize=4096)
