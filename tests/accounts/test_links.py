@@ -21,6 +21,7 @@ from gql_portal.accounts.throttle import PurgedThrottles, purge_login_throttles
 from gql_portal.clock import utcnow
 from gql_portal.notifications.messages import render
 from gql_portal.notifications.models import Notification
+from gql_portal.settings import get_settings
 from tests.accounts.links_helpers import mailed_token, new_link
 from tests.factories import make_domain, make_user
 from tests.querycount import count_queries
@@ -148,7 +149,8 @@ async def test_the_message_carries_the_link_to_the_set_password_page() -> None:
     user = await make_user(await make_domain(), display_name="Ada <Lovelace>")
     token = await new_link(user, INVITATION)
     rendered = render(await Notification.get(user_id=user.id))
-    assert f"/#/set-password?token={token}" in rendered.text
+    link = get_settings().public_url.rstrip("/") + f"/#/set-password?token={token}"
+    assert link in rendered.text
     assert f"/#/set-password?token={token}" in rendered.html
     assert "Ada &lt;Lovelace&gt;" in rendered.html and "<Lovelace>" not in rendered.html
 

@@ -206,3 +206,14 @@ async def test_password_link_tells_the_page_the_purpose_and_minimum(client: Grap
     for n in range(LIMITS[LinkScope.BAD_TOKEN_IP].limit - 1):
         assert (await client.execute(PASSWORD_LINK, {"t": f"x{n}"})).ok()["passwordLink"] is None
     assert (await client.execute(PASSWORD_LINK, {"t": token})).code == "TOO_MANY_ATTEMPTS"
+
+
+async def test_a_revoked_or_garbage_bearer_token_does_not_stop_set_password(
+    client: GraphQLClient,
+) -> None:
+    user = await make_user(await make_domain())
+    revoked = (await client.login(user.email, PASSWORD))["token"]
+    (await client.execute("mutation { logout }", token=revoked)).ok()
+    for bearer in [revoked, "gqlp_garbage"]:
+        link = await new_link(user, RESET)
+        assert (await set_password(client, link, bearer=bearer)).ok()["setPassword"] is True
