@@ -28,7 +28,7 @@ from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.http.portal import portal_routes
-from gql_portal.notifications.delivery import MailDelivery
+from gql_portal.notifications.delivery import MailDelivery, refresh_backlog_gauges
 from gql_portal.notifications.transport import check_mail_settings
 from gql_portal.settings import Settings, get_settings
 
@@ -118,7 +118,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            *ops_routes(settings),
+            *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
             *portal_routes(),
             *([] if production else graphiql_routes()),
