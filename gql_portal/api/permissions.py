@@ -7,8 +7,10 @@ from graphql.pyutils import Path
 from strawberry.permission import BasePermission
 
 from gql_portal.accounts.authorization import (
+    DOMAIN_ADMINS,
     READERS,
     SECURITY_ADMINS,
+    SYSTEM_ADMINS,
     record_access_denied,
     require_role,
 )
@@ -140,3 +142,13 @@ class Readers(RoleRequired):
 
 class SecurityAdmins(RoleRequired):
     roles = SECURITY_ADMINS
+
+
+class SystemAdmins(RoleRequired):
+    roles = SYSTEM_ADMINS
+
+
+class DomainAdmins(RoleRequired):
+    """SECURITY_ADMIN or SYSTEM_ADMIN; the service narrows it where the target decides."""
+
+    roles = DOMAIN_ADMINS
