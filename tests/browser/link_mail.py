@@ -1,31 +1,34 @@
 """The mail as its reader gets it: the portal server's delivery writes every message to the
 Maildir under its data folder (no SMTP configured), and the test opens the newest one to the
-user, as a mail reader would, to follow its link."""
+user, as a mail reader would, to follow its link. Invitations come from createUser."""
 
 import mailbox
 import re
-import subprocess
-import sys
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
+import httpx
+
 from tests.browser.driver import wait_until
-from tests.browser.portal_server import PortalServer
+from tests.browser.portal_server import PASSWORD, PortalServer
 
 LINK = re.compile(r"#/set-password\?token=[A-Za-z0-9_%-]+")
+LOGIN = 'mutation($p: String!) { login(email: "sysadmin@demo.example", password: $p) { token } }'
+CREATE_USER = "mutation($email: String!) { createUser(input: {email: $email}) { id } }"
 
 
 def invite(server: PortalServer, email: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.browser.invite_user", email],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    """The demo's SYSTEM_ADMIN creates the user without a password (createUser over HTTP)."""
+    with httpx.Client(base_url=server.origin, timeout=30) as http:
+        login = http.post("/graphql", json={"query": LOGIN, "variables": {"p": PASSWORD}})
+        token = login.json()["data"]["login"]["token"]
+        created = http.post(
+            "/graphql",
+            json={"query": CREATE_USER, "variables": {"email": email}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.json().get("data", {}).get("createUser"), created.text
 
 
 def _mails_to(server: PortalServer, email: str, subject: str) -> list[EmailMessage]:
