@@ -8,35 +8,16 @@ from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.bulk.chunk import enable_chunk
-from gql_portal.bulk.dispatch import InProcessDispatcher
-from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.runner import fail_job, run_enablement_job
-from gql_portal.bulk.selection import build_selection
-from gql_portal.bulk.services import start_job
 from gql_portal.clock import utcnow
 from gql_portal.notifications.models import Notification, NotificationKind
-from gql_portal.request_meta import SYSTEM
 from tests.bulk.helpers import make_many_users
 from tests.factories import make_domain, make_user
-from tests.notifications.helpers import rows
+from tests.notifications.helpers import queued_job, rows
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.usefixtures("database")
 K = NotificationKind
-
-
-async def _queued_job(domain_id: int, actor: User | None) -> BulkJob:
-    dispatcher = InProcessDispatcher()
-    job = await start_job(
-        actor=actor,
-        domain_id=domain_id,
-        selection=build_selection(),
-        dry_run=False,
-        meta=SYSTEM,
-        dispatcher=dispatcher,
-    )
-    await dispatcher.close()  # never ran: the test runs it
-    return await BulkJob.get(id=job.id)
 
 
 async def test_ten_thousand_users_queue_ten_thousand_messages_at_a_fixed_cost_per_chunk() -> None:
@@ -44,7 +25,7 @@ async def test_ten_thousand_users_queue_ten_thousand_messages_at_a_fixed_cost_pe
     await PasswordSecurityRules.filter(domain_id=domain.id).update(enrollment_grace_period_hours=72)
     admin = await make_user(domain, roles=[Role.SECURITY_ADMIN])
     ids = await make_many_users(domain, 10_000)
-    job = await _queued_job(domain.id, admin)
+    job = await queued_job(domain.id, admin)
     with count_queries() as statements:
         result = await run_enablement_job(job.id, chunk_size=1000)
     assert result.job is not None and result.job.changed == 10_001
@@ -64,7 +45,7 @@ async def test_ten_thousand_users_queue_ten_thousand_messages_at_a_fixed_cost_pe
 async def test_a_chunk_run_again_writes_no_second_message() -> None:
     domain = await make_domain(two_factor=True)
     ids = await make_many_users(domain, 50)
-    job = await _queued_job(domain.id, None)
+    job = await queued_job(domain.id, None)
     rules = await PasswordSecurityRules.get(domain_id=domain.id)
     for _ in range(2):
         async with in_transaction() as connection:
@@ -81,7 +62,7 @@ async def test_the_requester_gets_one_summary_and_the_switch_turns_it_off() -> N
     domain = await make_domain(two_factor=True)
     admin = await make_user(domain, roles=[Role.SECURITY_ADMIN])
     await make_many_users(domain, 20)
-    job = await _queued_job(domain.id, admin)
+    job = await queued_job(domain.id, admin)
     await run_enablement_job(job.id, chunk_size=7)
     await run_enablement_job(job.id, chunk_size=7)  # a second runner: the job is final
     [summary] = await rows(K.JOB_FINISHED)
@@ -95,7 +76,7 @@ async def test_the_requester_gets_one_summary_and_the_switch_turns_it_off() -> N
     )
     quiet_admin = await make_user(quiet, roles=[Role.SECURITY_ADMIN])
     await make_many_users(quiet, 5, prefix="quiet")
-    quiet_job = await _queued_job(quiet.id, quiet_admin)
+    quiet_job = await queued_job(quiet.id, quiet_admin)
     await run_enablement_job(quiet_job.id)
     assert await Notification.filter(domain_id=quiet.id, kind="JOB_FINISHED").count() == 0
     # Security messages cannot be turned off.
@@ -105,7 +86,7 @@ async def test_the_requester_gets_one_summary_and_the_switch_turns_it_off() -> N
 async def test_a_failed_job_tells_its_requester_an_operators_job_tells_no_one() -> None:
     domain = await make_domain(two_factor=True)
     admin = await make_user(domain, roles=[Role.SECURITY_ADMIN])
-    job = await _queued_job(domain.id, admin)
+    job = await queued_job(domain.id, admin)
     await fail_job(job.id, "Two-Factor Authentication was turned off for the domain")
     await fail_job(job.id, "again")  # already final: no second summary
     [summary] = await rows(K.JOB_FINISHED)
@@ -113,6 +94,6 @@ async def test_a_failed_job_tells_its_requester_an_operators_job_tells_no_one() 
     assert summary.params["error"] == "Two-Factor Authentication was turned off for the domain"
     other = await make_domain(two_factor=True)
     await make_many_users(other, 3)
-    operator_job = await _queued_job(other.id, None)
+    operator_job = await queued_job(other.id, None)
     await run_enablement_job(operator_job.id)
     assert await Notification.filter(domain_id=other.id, kind="JOB_FINISHED").count() == 0

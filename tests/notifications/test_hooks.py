@@ -11,7 +11,7 @@ from gql_portal.notifications import notices
 from gql_portal.notifications.models import NotificationKind
 from tests.factories import make_domain, make_user
 from tests.graphql import GraphQLClient
-from tests.notifications.helpers import kinds_for, rows
+from tests.notifications.helpers import kinds_for, queued_job, rows
 from tests.two_factor.helpers import (
     DISABLE_USER,
     ENABLE_USER,
@@ -163,3 +163,68 @@ async def test_a_change_that_fails_after_its_message_leaves_neither(
     assert await rows() == []
     assert not (await User.get(id=user.id)).two_factor_enabled
     assert await AuditEvent.filter(action="USER_TWO_FACTOR_ENABLED").count() == 0
+
+
+async def test_no_rendered_message_holds_a_secret_a_code_or_a_token(
+    client: GraphQLClient,
+) -> None:
+    """A real walk through most kinds; every row rendered and scanned for what it must not
+    show: the TOTP secret, an otpauth URI, codes used or shown, recovery codes, tokens and
+    the password."""
+    from datetime import timedelta
+
+    from gql_portal.bulk.runner import run_enablement_job
+    from gql_portal.clock import utcnow
+    from gql_portal.notifications.messages import render
+    from gql_portal.notifications.reminders import send_enrollment_reminders
+    from tests.factories import PASSWORD
+
+    domain = await make_domain(two_factor=True)
+    await PasswordSecurityRules.filter(domain_id=domain.id).update(enrollment_grace_period_hours=30)
+    admin, token = await admin_token(client, domain)
+    align_to_step_start()
+    user, enrolled = await enrolled_user(client, domain)
+    secrets = [enrolled.secret, "otpauth://", PASSWORD, token, enrolled.token]
+    secrets += enrolled.recovery_codes
+    secrets += [code.replace("-", "") for code in enrolled.recovery_codes]
+    pending = await pending_totp_token(client, user.email)
+    secrets.append(pending)
+    for _ in range(5):
+        wrong = wrong_code(enrolled.secret)
+        secrets.append(wrong)
+        await verify(client, pending, wrong)
+    await User.filter(id=user.id).update(code_failures=0, code_locked_until=None)
+    fresh = await pending_totp_token(client, user.email)
+    used = await client.execute(VERIFY_RECOVERY, {"code": enrolled.recovery_codes[1]}, token=fresh)
+    session = used.ok()["verifyRecoveryCode"]["token"]
+    next_step()
+    code = code_for(enrolled.secret)
+    secrets += [fresh, session, code]
+    new_codes = (await client.execute(REGENERATE, {"code": code}, token=session)).ok()
+    secrets += new_codes["regenerateRecoveryCodes"]
+    await _admin_call(client, RESET_USER, user, token)
+    await _admin_call(client, DISABLE_USER, user, token)
+    late = await make_user(domain)
+    await _admin_call(client, ENABLE_USER, late, token)
+    await User.filter(id=late.id).update(two_factor_enabled_at=utcnow() - timedelta(days=3))
+    await send_enrollment_reminders()
+    await make_user(domain)
+    job = await queued_job(domain.id, admin)
+    await run_enablement_job(job.id)
+    stored = await rows()
+    assert {row.kind for row in stored} >= {
+        "AUTHENTICATOR_ADDED",
+        "CODE_STEP_LOCKED",
+        "RECOVERY_CODE_USED",
+        "RECOVERY_CODES_REGENERATED",
+        "TWO_FACTOR_RESET",
+        "TWO_FACTOR_DISABLED",
+        "TWO_FACTOR_ENABLED",
+        "ENROLLMENT_REMINDER",
+        "JOB_FINISHED",
+    }
+    for row in stored:
+        rendered = render(row)
+        for text in (rendered.subject, rendered.text, rendered.html, repr(row.params)):
+            for secret in secrets:
+                assert secret not in text, (row.kind, secret)
