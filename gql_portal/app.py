@@ -27,6 +27,8 @@ from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.http.portal import portal_routes
+from gql_portal.notifications.delivery import MailDelivery
+from gql_portal.notifications.transport import check_mail_settings
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")
@@ -66,6 +68,7 @@ def create_app(
     """
     settings = settings or get_settings()
     load_keys(settings)  # fail at start, not at the first enrollment
+    check_mail_settings(settings)  # production mails through SMTP, never a local Maildir
     production = settings.is_production
     schema = build_schema(settings)
     cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
@@ -94,9 +97,15 @@ def create_app(
             audit_maintenance = AuditMaintenance() if settings.redis_url is None else None
             if audit_maintenance is not None:
                 audit_maintenance.start()
+            # ... nor delivers the outbox: this process does, in the background.
+            mail_delivery = MailDelivery(settings) if settings.redis_url is None else None
+            if mail_delivery is not None:
+                mail_delivery.start()
             try:
                 yield
             finally:
+                if mail_delivery is not None:
+                    await mail_delivery.stop()
                 if audit_maintenance is not None:
                     await audit_maintenance.stop()
                 await bulk_dispatcher.close()

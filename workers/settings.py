@@ -10,6 +10,7 @@ from gql_portal.db import close_db, init_db
 from gql_portal.settings import get_settings
 from workers.audit import AUDIT_CRON_JOBS
 from workers.bulk import BULK_CRON_JOBS, BULK_FUNCTIONS
+from workers.mail import start_mail_delivery, stop_mail_delivery
 from workers.notifications import NOTIFICATION_CRON_JOBS
 
 
@@ -23,9 +24,11 @@ async def purge_throttles(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     await init_db(get_settings())
+    await start_mail_delivery(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await stop_mail_delivery(ctx)
     await close_db()
 
 

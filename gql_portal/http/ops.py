@@ -21,7 +21,9 @@ from starlette.routing import Route
 from tortoise.backends.base.config_generator import expand_db_url
 
 from gql_portal import metrics
+from gql_portal.db import db_client
 from gql_portal.dependencies import fault_name
+from gql_portal.notifications.delivery import backlog
 from gql_portal.settings import Settings
 from gql_portal.worker_presence import count_alive
 
@@ -131,9 +133,19 @@ def ops_routes(settings: Settings) -> list[Route]:
             status_code=200 if ready else 503,
         )
 
+    async def outbox_backlog() -> None:
+        try:
+            queued, age = await asyncio.wait_for(backlog(db_client()), PROBE_TIMEOUT_SECONDS)
+        except Exception as error:  # the database is down: the gauges keep their last value
+            log.warning("metrics: the outbox backlog is unknown: %s", fault_name(error))
+            return
+        metrics.NOTIFICATIONS_QUEUED.set(queued)
+        metrics.NOTIFICATIONS_BACKLOG_AGE.set(age)
+
     async def metrics_endpoint(request: Request) -> Response:
         if probe_redis is not None:
             metrics.WORKERS_ALIVE.set(await workers_alive() or 0)
+        await outbox_backlog()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

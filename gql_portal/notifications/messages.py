@@ -27,7 +27,6 @@ from gql_portal.settings import get_settings
 
 K = NotificationKind
 MAX_VALUE_LENGTH = 300
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 _SPACES = re.compile(r"\s+")
 
 ENABLED_BY = {
@@ -51,9 +50,8 @@ class Rendered:
 
 
 def public_url() -> str:
-    # Branch outbox's setting (GQL_PORTAL_PUBLIC_URL); read defensively until it is merged.
-    configured = getattr(get_settings(), "public_url", None)
-    return str(configured or DEFAULT_PUBLIC_URL).rstrip("/")
+    """GQL_PORTAL_PUBLIC_URL without its trailing slash: every link of a message starts here."""
+    return get_settings().public_url.rstrip("/")
 
 
 def clean(value: Any) -> str:
