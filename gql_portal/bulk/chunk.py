@@ -8,7 +8,7 @@ from gql_portal.accounts.models import PasswordSecurityRules
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_user_audit_events
 from gql_portal.bulk.events import job_fields, job_meta
-from gql_portal.bulk.models import BulkJob
+from gql_portal.bulk.models import BulkJob, BulkJobKind
 from gql_portal.notifications import notices
 from gql_portal.sql import fetch, in_ids
 from gql_portal.two_factor.admin import enrollment_deadline_for
@@ -47,7 +47,9 @@ async def enable_chunk(
         user_ids=changed_ids,
         **job_fields(job, {"enrollmentDeadline": deadline.isoformat() if deadline else None}),
     )
+    # An import with enableTwoFactor runs this chunk for the users it imported.
+    via = "import" if job.kind == BulkJobKind.IMPORT_USERS.value else "bulk"
     await notices.two_factor_enabled_for_users(
-        changed_ids, deadline=deadline, via="bulk", job=job, connection=connection
+        changed_ids, deadline=deadline, via=via, job=job, connection=connection
     )
     return len(changed_ids)

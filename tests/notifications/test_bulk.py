@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.bulk.chunk import enable_chunk
+from gql_portal.bulk.models import BulkJob
 from gql_portal.bulk.runner import fail_job, run_enablement_job
 from gql_portal.clock import utcnow
 from gql_portal.notifications.models import Notification, NotificationKind
@@ -97,3 +98,16 @@ async def test_a_failed_job_tells_its_requester_an_operators_job_tells_no_one() 
     operator_job = await queued_job(other.id, None)
     await run_enablement_job(operator_job.id)
     assert await Notification.filter(domain_id=other.id, kind="JOB_FINISHED").count() == 0
+
+
+async def test_an_import_chunk_tells_its_users_they_were_enabled_by_an_import() -> None:
+    domain = await make_domain(two_factor=True)
+    ids = await make_many_users(domain, 4)
+    job = await queued_job(domain.id, None)
+    await BulkJob.filter(id=job.id).update(kind="IMPORT_USERS")
+    job = await BulkJob.get(id=job.id)
+    rules = await PasswordSecurityRules.get(domain_id=domain.id)
+    async with in_transaction() as connection:
+        await enable_chunk(job, rules, ids, utcnow(), connection)
+    enabled = await rows(K.TWO_FACTOR_ENABLED)
+    assert [row.params["via"] for row in enabled] == ["import"] * 4
