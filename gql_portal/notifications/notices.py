@@ -104,6 +104,17 @@ async def code_step_locked(
     await tell(K.CODE_STEP_LOCKED, user, connection, {"lockedUntil": _iso(locked_until)})
 
 
+async def password_changed(user: User, meta: RequestMeta, connection: BaseDBAsyncClient) -> None:
+    await tell(K.PASSWORD_CHANGED, user, connection, {"ip": meta.ip})
+
+
+async def account_deactivated(
+    user: User, actor: User | None, connection: BaseDBAsyncClient
+) -> None:
+    """``actor`` None: the domain's identity provider (SCIM) did it."""
+    await tell(K.ACCOUNT_DEACTIVATED, user, connection, by(actor))
+
+
 async def job_finished(job: BulkJob, connection: BaseDBAsyncClient) -> None:
     """The requesting administrator's summary of a job that succeeded or failed (a
     cancellation is their own doing; an operator's job at the command line has no one)."""
