@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise import connections
-
 from gql_portal.accounts.models import User
 from gql_portal.clock import utcnow
 from gql_portal.notifications.models import NotificationKind
@@ -66,7 +64,7 @@ async def send_reminder(
 ) -> int:
     """One reminder to every user due for it: a SELECT and an INSERT per batch."""
     now = now or utcnow()
-    connection = connections.get("default")
+    connection = User._meta.db
     position, written = 0, 0
     while True:
         rows = await fetch(
