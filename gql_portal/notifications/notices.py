@@ -3,7 +3,8 @@ one place. Every function takes the change's connection, so the message commits 
 back with the change and its audit event.
 
 Params hold what the message shows and nothing secret: no code, no secret, no token (an
-invitation's link token is encrypted, see ``outbox``), only who did it, when and from where.
+invitation's link token is encrypted, see ``accounts/links.py``), only who did it, when
+and from where.
 """
 
 from collections.abc import Sequence
