@@ -18,6 +18,7 @@ from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, NotFoundError
+from gql_portal.notifications import notices
 from gql_portal.paging import MAX_PAGE_SIZE
 from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
@@ -67,6 +68,7 @@ async def change_password(
             details={"via": "graphql", "sessionsRevoked": revoked},
             using_db=connection,
         )
+        await notices.password_changed(user, meta, connection)
 
 
 async def live_sessions(viewer: Viewer) -> list[Session]:

@@ -40,6 +40,7 @@ from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, NotFoundError
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import fetch
 
@@ -314,6 +315,8 @@ async def set_user_active(
             details=event,
             using_db=connection,
         )
+        if not active:
+            await notices.account_deactivated(user, actor_user, connection)
     return user
 
 

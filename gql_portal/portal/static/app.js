@@ -10,6 +10,7 @@ import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
 import * as forgotPassword from "./screens/forgot-password.js";
 import * as setPassword from "./screens/set-password.js";
+import * as notifications from "./screens/notifications.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -23,6 +24,7 @@ const SCREENS = [
   { path: "users", link: "Users", screen: users, roles: ADMINS },
   { path: "bulk", link: "Bulk enablement", screen: bulk, roles: ["SECURITY_ADMIN"] },
   { path: "audit", link: "Audit log", screen: audit, roles: ADMINS },
+  { path: "notifications", link: "Notifications", screen: notifications, roles: ADMINS },
   { path: "account", link: "My account", screen: account, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };
