@@ -63,7 +63,10 @@ async def test_a_wrong_current_password_counts_toward_the_login_lock(
         {"e": user.email, "p": PASSWORD},
     )
     assert login.code == "TOO_MANY_ATTEMPTS"
-    assert not await events(domain, "PASSWORD_CHANGED")
+    failures = await events(domain, "PASSWORD_CHANGED")
+    assert [(event.outcome, event.details) for event in failures] == [
+        ("FAILURE", {"via": "graphql", "reason": "bad_credentials"})
+    ] * 10
     assert await verify_password((await User.get(id=user.id)).password_hash, PASSWORD)
 
 
