@@ -77,7 +77,7 @@ class AccountMutations:
 @strawberry.input
 class CreateUserInput:
     email: str
-    display_name: str = ""
+    display_name: str | None = ""
     roles: list[Role] = strawberry.field(default_factory=lambda: [Role.USER])
     password: str | None = strawberry.field(
         default=None,
@@ -108,7 +108,7 @@ class UserAdminMutations:
         user = await provisioning.create_user(
             domain_id=viewer.user.domain_id,
             email=input.email,
-            display_name=input.display_name,
+            display_name=input.display_name or "",
             roles=input.roles,
             password=input.password,
             actor=viewer,
