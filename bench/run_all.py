@@ -21,6 +21,7 @@ SCRIPTS = [
     "bulk_enable",
     "audit_pages",
     "portal",
+    "scim",
 ]
 
 

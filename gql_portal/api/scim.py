@@ -20,14 +20,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from gql_portal.accounts.models import User
 from gql_portal.api.scim_http import (
     BASE_PATH,
+    Handler,
     ScimResponse,
     base_url,
     default_count,
     int_parameter,
+    json_body,
     max_count,
     scim_endpoint,
 )
-from gql_portal.scim import discovery, service
+from gql_portal.api.request_meta import request_meta
+from gql_portal.scim import changes, discovery, service
 from gql_portal.scim.models import ScimToken
 from gql_portal.scim.resources import to_resource
 
@@ -118,11 +121,44 @@ async def get_user(request: Request, token: ScimToken) -> Response:
     return ScimResponse(user_body(request, user, Context.RESOURCE_QUERY_RESPONSE))
 
 
-async def unknown(request: Request, token: ScimToken) -> Response:
-    raise NotFoundException(detail=f"No SCIM endpoint at {request.url.path}")
+async def create_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.create_user(token=token, body=body, meta=request_meta(request))
+    return ScimResponse(
+        user_body(request, user, Context.RESOURCE_CREATION_RESPONSE),
+        status_code=201,
+        headers={"location": user_location(request, user)},
+    )
+
+
+async def replace_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.replace_user(
+        token=token, user_id=request.path_params["id"], body=body, meta=request_meta(request)
+    )
+    return ScimResponse(user_body(request, user, Context.RESOURCE_REPLACEMENT_RESPONSE))
+
+
+async def patch_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.patch_user(
+        token=token, user_id=request.path_params["id"], body=body, meta=request_meta(request)
+    )
+    return ScimResponse(user_body(request, user, Context.RESOURCE_PATCH_RESPONSE))
+
+
+async def delete_user(request: Request, token: ScimToken) -> Response:
+    await changes.deactivate_user(
+        token=token, user_id=request.path_params["id"], meta=request_meta(request)
+    )
+    return Response(status_code=204)
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _route(path: str, **handlers: Handler) -> Route:
+    return Route(path, scim_endpoint(handlers), methods=ANY_METHOD)
 
 
 def scim_routes() -> list[BaseRoute]:
@@ -130,14 +166,20 @@ def scim_routes() -> list[BaseRoute]:
         Mount(
             BASE_PATH,
             routes=[
-                Route("/ServiceProviderConfig", scim_endpoint(service_provider_config)),
-                Route("/ResourceTypes", scim_endpoint(resource_types)),
-                Route("/ResourceTypes/{name}", scim_endpoint(resource_types)),
-                Route("/Schemas", scim_endpoint(schemas)),
-                Route("/Schemas/{urn}", scim_endpoint(schemas)),
-                Route("/Users", scim_endpoint(list_users), methods=["GET"]),
-                Route("/Users/{id}", scim_endpoint(get_user), methods=["GET"]),
-                Route("/{path:path}", scim_endpoint(unknown), methods=ANY_METHOD),
+                _route("/ServiceProviderConfig", GET=service_provider_config),
+                _route("/ResourceTypes", GET=resource_types),
+                _route("/ResourceTypes/{name}", GET=resource_types),
+                _route("/Schemas", GET=schemas),
+                _route("/Schemas/{urn}", GET=schemas),
+                _route("/Users", GET=list_users, POST=create_user),
+                _route(
+                    "/Users/{id}",
+                    GET=get_user,
+                    PUT=replace_user,
+                    PATCH=patch_user,
+                    DELETE=delete_user,
+                ),
+                Route("/{path:path}", scim_endpoint({}), methods=ANY_METHOD),
             ],
         )
     ]

@@ -4,11 +4,17 @@ outages)."""
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Error, InvalidSyntaxException, InvalidValueException, SCIMException
+from scim2_models import (
+    Error,
+    InvalidSyntaxException,
+    InvalidValueException,
+    NotFoundException,
+    SCIMException,
+)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -113,13 +119,22 @@ def default_count(request: Request) -> int:
     return app_settings(request).scim_default_count
 
 
-def scim_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate the token (401), run the handler, and answer every failure with a SCIM
-    error body: the protocol's, the portal rules', and 503 while the database is down."""
+def scim_endpoint(handlers: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
+    """One path's methods: authenticate the token (401), run the method's handler (405 for
+    another method), and answer every failure with a SCIM error body: the protocol's, the
+    portal rules', and 503 while the database is down."""
+    allowed = ", ".join(handlers)
 
     async def endpoint(request: Request) -> Response:
         try:
             token = await resolve_token(bearer_token(request))
+            handler = handlers.get(request.method)
+            if not handlers:
+                raise NotFoundException(detail=f"No SCIM endpoint at {request.url.path}")
+            if handler is None:
+                return error_response(
+                    405, f"{request.method} is not allowed here", headers={"allow": allowed}
+                )
             return await handler(request, token)
         except SCIMException as error:
             return _from_error(error.to_error())
