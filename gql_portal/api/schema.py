@@ -6,7 +6,11 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from gql_portal.accounts.mutations import AccountMutations
+from gql_portal.accounts.mutations import (
+    AccountMutations,
+    OwnAccountMutations,
+    UserAdminMutations,
+)
 from gql_portal.accounts.queries import AccountQueries
 from gql_portal.api.cost import QueryCostLimit
 from gql_portal.api.documents import DocumentCache, PreparedDocuments
@@ -28,7 +32,18 @@ from gql_portal.two_factor.mutations import TwoFactorMutations
 Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries, ScimQueries))
 Mutation = merge_types(
     "Mutation",
+<<<<<<< HEAD
     (AccountMutations, TwoFactorMutations, RulesMutations, BulkMutations, ScimMutations),
+=======
+    (
+        AccountMutations,
+        UserAdminMutations,
+        OwnAccountMutations,
+        TwoFactorMutations,
+        RulesMutations,
+        BulkMutations,
+    ),
+>>>>>>> users-admin
 )
 Subscription = merge_types("Subscription", (BulkSubscriptions,))
 
