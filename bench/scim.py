@@ -74,18 +74,24 @@ def get(target: harness.Server, path: str, token: str) -> tuple[float, dict[str,
 
 def listing(target: harness.Server, token: str, users: int) -> dict[str, float]:
     filter = urllib.parse.quote("active eq true")
-    first = [get(target, f"/scim/v2/Users?filter={filter}&count={PAGE}", token)[0] for _ in range(5)]
+    first = [
+        get(target, f"/scim/v2/Users?filter={filter}&count={PAGE}", token)[0] for _ in range(5)
+    ]
     total = get(target, f"/scim/v2/Users?filter={filter}&count=0", token)[1]["totalResults"]
     last_start = max(1, total - PAGE + 1)
     last = [
-        get(target, f"/scim/v2/Users?filter={filter}&startIndex={last_start}&count={PAGE}", token)[0]
+        get(target, f"/scim/v2/Users?filter={filter}&startIndex={last_start}&count={PAGE}", token)[
+            0
+        ]
         for _ in range(5)
     ]
     started = time.perf_counter()
     seen = 0
     start = 1
     while start <= total:
-        body = get(target, f"/scim/v2/Users?filter={filter}&startIndex={start}&count={PAGE}", token)[1]
+        body = get(
+            target, f"/scim/v2/Users?filter={filter}&startIndex={start}&count={PAGE}", token
+        )[1]
         seen += len(body["Resources"])
         start += PAGE
     walk = time.perf_counter() - started
@@ -111,9 +117,7 @@ def measure(kind: str, args: Any) -> list[Row]:
 
             def run(name: str, requests: list[dict[str, Any]]) -> dict[str, Any]:
                 streams = [harness.stream(name, requests, args.connections)]
-                return harness.load(ours, streams, warmup=args.warmup, duration=args.duration)[
-                    name
-                ]
+                return harness.load(ours, streams, warmup=args.warmup, duration=args.duration)[name]
 
             base, mine = harness.alternate(
                 args.runs, lambda: run("me", me_requests), lambda: run("scim", lookups)
@@ -126,9 +130,7 @@ def measure(kind: str, args: Any) -> list[Row]:
         flush=True,
     )
     return [
-        *harness.throughput_rows(
-            "userName eq vs me", "userName eq p99", base, mine, at_least=0.5
-        ),
+        *harness.throughput_rows("userName eq vs me", "userName eq p99", base, mine, at_least=0.5),
         Row("last page vs first", "ms", [listed["first_ms"]], [listed["last_ms"]]),
     ]
 

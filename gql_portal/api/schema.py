@@ -32,9 +32,6 @@ from gql_portal.two_factor.mutations import TwoFactorMutations
 Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries, ScimQueries))
 Mutation = merge_types(
     "Mutation",
-<<<<<<< HEAD
-    (AccountMutations, TwoFactorMutations, RulesMutations, BulkMutations, ScimMutations),
-=======
     (
         AccountMutations,
         UserAdminMutations,
@@ -42,8 +39,8 @@ Mutation = merge_types(
         TwoFactorMutations,
         RulesMutations,
         BulkMutations,
+        ScimMutations,
     ),
->>>>>>> users-admin
 )
 Subscription = merge_types("Subscription", (BulkSubscriptions,))
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gql_portal.accounts.models import User
+from gql_portal.api.request_meta import request_meta
 from gql_portal.api.scim_http import (
     BASE_PATH,
     Handler,
@@ -29,7 +30,6 @@ from gql_portal.api.scim_http import (
     max_count,
     scim_endpoint,
 )
-from gql_portal.api.request_meta import request_meta
 from gql_portal.scim import changes, discovery, service
 from gql_portal.scim.models import ScimToken
 from gql_portal.scim.resources import to_resource

@@ -50,19 +50,13 @@ def _from_error(error: Error) -> Response:
 
 
 def _portal_error(error: PortalError) -> Response:
-    """The portal's own rules (shared with GraphQL) as SCIM answers: a taken email is a
-    uniqueness conflict, a role rule (last admin, own roles) a mutability refusal, any other
-    bad input an invalid value."""
+    """The portal's errors that reach here as SCIM answers (scim/changes.py has turned
+    provisioning's refusals into SCIM's own)."""
     if error.code is ErrorCode.NOT_FOUND:
         return error_response(404, error.message)
     if error.code is ErrorCode.UNAUTHENTICATED:
         return error_response(401, error.message, headers={"www-authenticate": "Bearer"})
     if error.code is ErrorCode.BAD_USER_INPUT:
-        reason = error.extensions.get("reason")
-        if reason == "taken":
-            return error_response(409, error.message, "uniqueness")
-        if reason == "role_rule":
-            return error_response(400, error.message, "mutability")
         return error_response(400, error.message, "invalidValue")
     if error.code is ErrorCode.FORBIDDEN:
         return error_response(403, error.message)

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from gql_portal.accounts import provisioning
 from gql_portal.accounts.models import Role, User, encode_roles
+from gql_portal.accounts.provisioning import Via
 from gql_portal.errors import BadUserInputError
 from gql_portal.request_meta import RequestMeta
 from gql_portal.scim.models import ScimToken
@@ -28,7 +29,7 @@ from gql_portal.scim.patch import patched
 from gql_portal.scim.resources import ProvisionedUser, RequestUser, from_resource, to_resource
 from gql_portal.scim.service import get_user
 
-VIA = "scim"
+VIA: Via = "scim"
 
 
 def token_details(token: ScimToken) -> dict[str, Any]:
@@ -36,14 +37,13 @@ def token_details(token: ScimToken) -> dict[str, Any]:
 
 
 def scim_refusal(error: BadUserInputError) -> SCIMException:
-    """What provisioning.py refuses, in SCIM's words. The resource was checked before (a
-    valid userName, the four roles), so an email refused there is taken (uniqueness), and a
-    refused role or deactivation is section 10's last-admin rule (mutability: the value
-    may not be changed now)."""
-    field = error.extensions.get("field")
-    if field == "email":
+    """What provisioning.py refuses, in SCIM's words: a taken email is a uniqueness
+    conflict, section 10's role rules (last admin, own roles) a mutability refusal (the
+    value may not be changed now), any other input an invalid value."""
+    reason = error.extensions.get("reason")
+    if reason == "taken":
         return UniquenessException(detail=error.message)
-    if field in {"roles", "userId"}:
+    if reason == "role_rule":
         return MutabilityException(detail=error.message)
     return InvalidValueException(detail=error.message)
 

@@ -49,7 +49,9 @@ async def test_oktas_sequence(client: GraphQLClient) -> None:
     record = await ScimToken.get(domain_id=domain.id)
     http = client.http
     # Okta first looks the user up, then creates it.
-    found = await _send(http, "GET", '/Users?filter=userName eq "ada@example.org"&startIndex=1&count=100', token)
+    found = await _send(
+        http, "GET", '/Users?filter=userName eq "ada@example.org"&startIndex=1&count=100', token
+    )
     assert found.status_code == 200 and found.json()["totalResults"] == 0
     created = await _send(http, "POST", "/Users", token, okta_user("Ada@Example.org"))
     assert created.status_code == 201, created.text
@@ -113,7 +115,10 @@ async def test_entras_sequence(client: GraphQLClient) -> None:
     token = await scim_token(domain)
     http = client.http
     probe = await _send(
-        http, "GET", '/Users?filter=userName eq "non-existent user"&excludedAttributes=emails', token
+        http,
+        "GET",
+        '/Users?filter=userName eq "non-existent user"&excludedAttributes=emails',
+        token,
     )
     assert probe.status_code == 200 and probe.json()["totalResults"] == 0
     created = await _send(
@@ -123,7 +128,8 @@ async def test_entras_sequence(client: GraphQLClient) -> None:
             "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
             "userName": "Test_User_ab6490ee@example.org",
             "active": True,
-            "emails": [{"primary": True, "type": "work", "value": "Test_User_ab6490ee@example.org"}],
+            "emails": [{"primary": True, "type": "work",
+                        "value": "Test_User_ab6490ee@example.org"}],
             "meta": {"resourceType": "User"},
             "name": {"formatted": "givenName familyName", "familyName": "familyName",
                      "givenName": "givenName"},
@@ -310,7 +316,10 @@ async def test_another_domains_users_are_not_found_for_every_verb(
     ours, theirs = await make_domain(), await make_domain()
     token = await scim_token(ours)
     stranger = await make_user(theirs, "stranger@example.org", display_name="Stranger")
-    patch = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    patch = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "replace", "value": {"active": False}}],
+    }
     put = {"schemas": [USER_SCHEMA], "userName": "taken@example.org", "active": False}
     for method, body in (("GET", None), ("PUT", put), ("PATCH", patch), ("DELETE", None)):
         response = await _send(client.http, method, f"/Users/{stranger.id}", token, body)
