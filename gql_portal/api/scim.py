@@ -11,6 +11,7 @@ from scim2_models import (
     ListResponse,
     NotFoundException,
     ResponseParameters,
+    SearchRequest,
 )
 from scim2_models import User as ScimUser
 from starlette.requests import Request
@@ -94,15 +95,20 @@ def user_body(request: Request, user: User, context: Context) -> dict[str, Any]:
     )
 
 
-async def list_users(request: Request, token: ScimToken) -> Response:
-    parameters = response_parameters(request)
-    count = min(max(int_parameter(request, "count", default_count(request)), 0), max_count(request))
-    start_index = max(int_parameter(request, "startIndex", 1), 1)
+async def _page(
+    request: Request,
+    token: ScimToken,
+    *,
+    filter: str | None,
+    start_index: int,
+    count: int,
+    parameters: ResponseParameters[ScimUser[Any]],
+) -> Response:
     page = await service.list_users(
         domain_id=token.domain_id,
-        filter=request.query_params.get("filter"),
-        start_index=start_index,
-        count=count,
+        filter=filter,
+        start_index=max(start_index, 1),
+        count=min(max(count, 0), max_count(request)),
     )
     users_url = f"{base_url(request)}/Users"
     listed = ListResponse[ScimUser[Any]](
@@ -113,6 +119,32 @@ async def list_users(request: Request, token: ScimToken) -> Response:
     )
     return ScimResponse(
         listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+    )
+
+
+async def list_users(request: Request, token: ScimToken) -> Response:
+    return await _page(
+        request,
+        token,
+        filter=request.query_params.get("filter"),
+        start_index=int_parameter(request, "startIndex", 1),
+        count=int_parameter(request, "count", default_count(request)),
+        parameters=response_parameters(request),
+    )
+
+
+async def search_users(request: Request, token: ScimToken) -> Response:
+    """POST .search (RFC 7644 3.4.3): the same query in a SearchRequest body."""
+    search = SearchRequest[ScimUser[Any]].model_validate(
+        await json_body(request), scim_ctx=Context.SEARCH_REQUEST
+    )
+    return await _page(
+        request,
+        token,
+        filter=str(search.filter) if search.filter is not None else None,
+        start_index=search.start_index or 1,
+        count=default_count(request) if search.count is None else search.count,
+        parameters=search,
     )
 
 
@@ -172,6 +204,8 @@ def scim_routes() -> list[BaseRoute]:
                 _route("/Schemas", GET=schemas),
                 _route("/Schemas/{urn}", GET=schemas),
                 _route("/Users", GET=list_users, POST=create_user),
+                _route("/Users/.search", POST=search_users),
+                _route("/.search", POST=search_users),
                 _route(
                     "/Users/{id}",
                     GET=get_user,

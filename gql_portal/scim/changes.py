@@ -147,7 +147,11 @@ async def patch_user(
     *, token: ScimToken, user_id: str, body: dict[str, Any], meta: RequestMeta
 ) -> User:
     user = await get_user(domain_id=token.domain_id, user_id=user_id)
-    resource = patched(to_resource(user, location="", model=RequestUser), body)
+    current = to_resource(user, location="", model=RequestUser)
+    # name.formatted only mirrors displayName: left in, it would bring back a display name
+    # the PATCH removes. A name the PATCH sets still names the user.
+    current.name = None
+    resource = patched(current, body)
     wanted = from_resource(resource)
     if wanted.roles is None:
         # The stored user always has roles: none left means every one was removed.

@@ -45,15 +45,22 @@ class HttpxSyncSCIMClient(BaseSyncSCIMClient):
 #   and externalId: a random nickName, title, phoneNumbers... does not read back, and
 #   neither do name's parts or a second email;
 # - roles are the four role names: the checker's random role values are refused;
-# - DELETE deactivates (CONTRACT section 10): the user still exists afterwards.
+# - DELETE deactivates (CONTRACT section 10): the user still exists afterwards;
+# - a role keeps only its value (no display, type, primary), and name mirrors displayName
+#   and emails the userName (removing them leaves them); every user is active or not and
+#   holds USER at least.
 UNSTORED = re.compile(r"returned unexpected value for '(\w+)'")
-STORED = {"userName", "displayName", "active", "externalId", "roles"}
+# Always there: name mirrors displayName, emails the userName, active and roles (USER).
+KEPT = re.compile(r"did not remove attribute '(name|emails|active|roles)'")
+STORED = {"userName", "displayName", "active", "externalId"}
 
 
 def is_decision(reason: str) -> bool:
     if "is not one of USER, SECURITY_ADMIN, SYSTEM_ADMIN, AUDITOR" in reason:
         return True
     if "still exists after deletion" in reason:
+        return True
+    if KEPT.search(reason):
         return True
     unstored = UNSTORED.search(reason)
     return unstored is not None and unstored.group(1) not in STORED
