@@ -17,6 +17,7 @@ from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
+from gql_portal.api.scim import scim_routes
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
@@ -120,6 +121,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
+            *scim_routes(),
             *portal_routes(),
             *([] if production else graphiql_routes()),
         ],

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Logins waiting for a hashing thread beyond this answer TOO_MANY_ATTEMPTS at once.
     password_hash_queue: int = Field(default=32, ge=1)
 
+    # SCIM list pages (RFC 7644 3.4.2.4): the count when a client names none, and the most
+    # one page returns (a larger count gets this many).
+    scim_default_count: int = Field(default=100, ge=1, le=10_000)
+    scim_max_count: int = Field(default=1000, ge=1, le=10_000)
+
     log_level: str = "INFO"
 
     # Mail (CONTRACT section 11, gql_portal/notifications/). smtp_url holds the password:
