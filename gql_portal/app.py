@@ -25,6 +25,8 @@ from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
 from gql_portal.http.cors import CorsMiddleware
 from gql_portal.http.graphiql import graphiql_routes
+from gql_portal.http.import_route import PATH as IMPORT_PATH
+from gql_portal.http.import_route import ImportEndpoint
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
@@ -118,6 +120,7 @@ def create_app(
         edge=partial(EdgeMiddleware, production=production) if middleware else None,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(IMPORT_PATH, ImportEndpoint(graphql)),
             WebSocketRoute("/graphql", graphql),
             *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
@@ -129,7 +132,11 @@ def create_app(
             # Only when origins are listed: the default stack pays nothing for CORS.
             *([Middleware(CorsMiddleware, origins=cors_origins)] if cors_origins else []),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                paths={IMPORT_PATH: max(settings.import_max_bytes, settings.max_body_bytes)},
+            ),
         ]
         if middleware
         else [],

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # An arq job works this long, then requeues itself (arq's job timeout must stay above it).
     bulk_slice_seconds: float = Field(default=120, gt=0)
 
+    # importUsers documents and import files: 100,000 rows of about 100 bytes need ~10 MB,
+    # far above max_body_bytes, so POST /graphql/import takes bodies up to this size.
+    import_max_bytes: int = Field(default=20_000_000, ge=1024)
+
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=10)
