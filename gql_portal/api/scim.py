@@ -11,6 +11,7 @@ from scim2_models import (
     ListResponse,
     NotFoundException,
     ResponseParameters,
+    SearchRequest,
 )
 from scim2_models import User as ScimUser
 from starlette.requests import Request
@@ -18,16 +19,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gql_portal.accounts.models import User
+from gql_portal.api.request_meta import request_meta
 from gql_portal.api.scim_http import (
     BASE_PATH,
+    Handler,
     ScimResponse,
     base_url,
     default_count,
     int_parameter,
+    json_body,
     max_count,
     scim_endpoint,
 )
-from gql_portal.scim import discovery, service
+from gql_portal.scim import changes, discovery, service
 from gql_portal.scim.models import ScimToken
 from gql_portal.scim.resources import to_resource
 
@@ -91,15 +95,20 @@ def user_body(request: Request, user: User, context: Context) -> dict[str, Any]:
     )
 
 
-async def list_users(request: Request, token: ScimToken) -> Response:
-    parameters = response_parameters(request)
-    count = min(max(int_parameter(request, "count", default_count(request)), 0), max_count(request))
-    start_index = max(int_parameter(request, "startIndex", 1), 1)
+async def _page(
+    request: Request,
+    token: ScimToken,
+    *,
+    filter: str | None,
+    start_index: int,
+    count: int,
+    parameters: ResponseParameters[ScimUser[Any]],
+) -> Response:
     page = await service.list_users(
         domain_id=token.domain_id,
-        filter=request.query_params.get("filter"),
-        start_index=start_index,
-        count=count,
+        filter=filter,
+        start_index=max(start_index, 1),
+        count=min(max(count, 0), max_count(request)),
     )
     users_url = f"{base_url(request)}/Users"
     listed = ListResponse[ScimUser[Any]](
@@ -113,16 +122,75 @@ async def list_users(request: Request, token: ScimToken) -> Response:
     )
 
 
+async def list_users(request: Request, token: ScimToken) -> Response:
+    return await _page(
+        request,
+        token,
+        filter=request.query_params.get("filter"),
+        start_index=int_parameter(request, "startIndex", 1),
+        count=int_parameter(request, "count", default_count(request)),
+        parameters=response_parameters(request),
+    )
+
+
+async def search_users(request: Request, token: ScimToken) -> Response:
+    """POST .search (RFC 7644 3.4.3): the same query in a SearchRequest body."""
+    search = SearchRequest[ScimUser[Any]].model_validate(
+        await json_body(request), scim_ctx=Context.SEARCH_REQUEST
+    )
+    return await _page(
+        request,
+        token,
+        filter=str(search.filter) if search.filter is not None else None,
+        start_index=search.start_index or 1,
+        count=default_count(request) if search.count is None else search.count,
+        parameters=search,
+    )
+
+
 async def get_user(request: Request, token: ScimToken) -> Response:
     user = await service.get_user(domain_id=token.domain_id, user_id=request.path_params["id"])
     return ScimResponse(user_body(request, user, Context.RESOURCE_QUERY_RESPONSE))
 
 
-async def unknown(request: Request, token: ScimToken) -> Response:
-    raise NotFoundException(detail=f"No SCIM endpoint at {request.url.path}")
+async def create_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.create_user(token=token, body=body, meta=request_meta(request))
+    return ScimResponse(
+        user_body(request, user, Context.RESOURCE_CREATION_RESPONSE),
+        status_code=201,
+        headers={"location": user_location(request, user)},
+    )
+
+
+async def replace_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.replace_user(
+        token=token, user_id=request.path_params["id"], body=body, meta=request_meta(request)
+    )
+    return ScimResponse(user_body(request, user, Context.RESOURCE_REPLACEMENT_RESPONSE))
+
+
+async def patch_user(request: Request, token: ScimToken) -> Response:
+    body = await json_body(request)
+    user = await changes.patch_user(
+        token=token, user_id=request.path_params["id"], body=body, meta=request_meta(request)
+    )
+    return ScimResponse(user_body(request, user, Context.RESOURCE_PATCH_RESPONSE))
+
+
+async def delete_user(request: Request, token: ScimToken) -> Response:
+    await changes.deactivate_user(
+        token=token, user_id=request.path_params["id"], meta=request_meta(request)
+    )
+    return Response(status_code=204)
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _route(path: str, **handlers: Handler) -> Route:
+    return Route(path, scim_endpoint(handlers), methods=ANY_METHOD)
 
 
 def scim_routes() -> list[BaseRoute]:
@@ -130,14 +198,22 @@ def scim_routes() -> list[BaseRoute]:
         Mount(
             BASE_PATH,
             routes=[
-                Route("/ServiceProviderConfig", scim_endpoint(service_provider_config)),
-                Route("/ResourceTypes", scim_endpoint(resource_types)),
-                Route("/ResourceTypes/{name}", scim_endpoint(resource_types)),
-                Route("/Schemas", scim_endpoint(schemas)),
-                Route("/Schemas/{urn}", scim_endpoint(schemas)),
-                Route("/Users", scim_endpoint(list_users), methods=["GET"]),
-                Route("/Users/{id}", scim_endpoint(get_user), methods=["GET"]),
-                Route("/{path:path}", scim_endpoint(unknown), methods=ANY_METHOD),
+                _route("/ServiceProviderConfig", GET=service_provider_config),
+                _route("/ResourceTypes", GET=resource_types),
+                _route("/ResourceTypes/{name}", GET=resource_types),
+                _route("/Schemas", GET=schemas),
+                _route("/Schemas/{urn}", GET=schemas),
+                _route("/Users", GET=list_users, POST=create_user),
+                _route("/Users/.search", POST=search_users),
+                _route("/.search", POST=search_users),
+                _route(
+                    "/Users/{id}",
+                    GET=get_user,
+                    PUT=replace_user,
+                    PATCH=patch_user,
+                    DELETE=delete_user,
+                ),
+                Route("/{path:path}", scim_endpoint({}), methods=ANY_METHOD),
             ],
         )
     ]

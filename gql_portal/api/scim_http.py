@@ -4,11 +4,17 @@ outages)."""
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from scim2_models import Error, InvalidSyntaxException, InvalidValueException, SCIMException
+from scim2_models import (
+    Error,
+    InvalidSyntaxException,
+    InvalidValueException,
+    NotFoundException,
+    SCIMException,
+)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -44,19 +50,13 @@ def _from_error(error: Error) -> Response:
 
 
 def _portal_error(error: PortalError) -> Response:
-    """The portal's own rules (shared with GraphQL) as SCIM answers: a taken email is a
-    uniqueness conflict, a role rule (last admin, own roles) a mutability refusal, any other
-    bad input an invalid value."""
+    """The portal's errors that reach here as SCIM answers (scim/changes.py has turned
+    provisioning's refusals into SCIM's own)."""
     if error.code is ErrorCode.NOT_FOUND:
         return error_response(404, error.message)
     if error.code is ErrorCode.UNAUTHENTICATED:
         return error_response(401, error.message, headers={"www-authenticate": "Bearer"})
     if error.code is ErrorCode.BAD_USER_INPUT:
-        reason = error.extensions.get("reason")
-        if reason == "taken":
-            return error_response(409, error.message, "uniqueness")
-        if reason == "role_rule":
-            return error_response(400, error.message, "mutability")
         return error_response(400, error.message, "invalidValue")
     if error.code is ErrorCode.FORBIDDEN:
         return error_response(403, error.message)
@@ -113,13 +113,22 @@ def default_count(request: Request) -> int:
     return app_settings(request).scim_default_count
 
 
-def scim_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate the token (401), run the handler, and answer every failure with a SCIM
-    error body: the protocol's, the portal rules', and 503 while the database is down."""
+def scim_endpoint(handlers: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:
+    """One path's methods: authenticate the token (401), run the method's handler (405 for
+    another method), and answer every failure with a SCIM error body: the protocol's, the
+    portal rules', and 503 while the database is down."""
+    allowed = ", ".join(handlers)
 
     async def endpoint(request: Request) -> Response:
         try:
             token = await resolve_token(bearer_token(request))
+            handler = handlers.get(request.method)
+            if not handlers:
+                raise NotFoundException(detail=f"No SCIM endpoint at {request.url.path}")
+            if handler is None:
+                return error_response(
+                    405, f"{request.method} is not allowed here", headers={"allow": allowed}
+                )
             return await handler(request, token)
         except SCIMException as error:
             return _from_error(error.to_error())

@@ -28,7 +28,6 @@ from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 from gql_portal.sql import execute, json_records
 
-OPERATION = "importUsers"
 # Parsed on the event loop below this size (well under a millisecond), in a thread above.
 INLINE_CSV = 20_000
 # Rows per INSERT when the job is stored: one JSON parameter of about 1 MB.
@@ -105,7 +104,7 @@ async def start_import(
     """``actor`` is None for an operator at the command line. Order: the role, the domain's
     2FA switch (when asked to enable it), the whole file, then the job."""
     if actor is not None:
-        await require_role(actor, SYSTEM_ADMINS, operation=OPERATION, meta=meta)
+        await require_role(actor, SYSTEM_ADMINS, operation="importUsers", meta=meta)
     if enable_two_factor:
         await require_two_factor_available(
             domain_id=domain_id, action=AuditAction.BULK_JOB_STARTED, meta=meta, actor=actor

@@ -7,15 +7,19 @@ else givenName and familyName joined) the display name; roles the portal's four 
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Email, Meta, Name
+from scim2_models import Email, EnterpriseUser, Meta, Name
 from scim2_models import Role as ScimRole
 from scim2_models import User as ScimUser
 
 from gql_portal.accounts.models import Role, User
 from gql_portal.accounts.validation import require_display_name, require_email
 from gql_portal.errors import BadUserInputError
+from gql_portal.inputs import text_problem
 
 RESOURCE_TYPE = "User"
+# What requests are read as: Entra ID sends the enterprise extension by default. Its
+# attributes are accepted and not stored (the portal has no column for them).
+RequestUser = ScimUser[EnterpriseUser]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +33,12 @@ class ProvisionedUser:
     external_id: str | None
 
 
-def to_resource(user: User, *, location: str) -> ScimUser[Any]:
-    """``location`` is the resource's own URL (meta.location)."""
-    return ScimUser(
+def to_resource(
+    user: User, *, location: str, model: type[ScimUser[Any]] = ScimUser
+) -> ScimUser[Any]:
+    """``location`` is the resource's own URL (meta.location); ``model`` RequestUser for
+    the resource a PATCH applies to."""
+    return model(
         id=str(user.id),
         external_id=user.external_id,
         user_name=user.email,
@@ -76,10 +83,19 @@ def _roles(resource: ScimUser[Any]) -> list[Role] | None:
     return roles or [Role.USER]
 
 
+def _storable(field: str, value: str | None) -> None:
+    if value is not None and text_problem(value) is not None:
+        raise BadUserInputError(f"{field} holds characters that cannot be stored", field=field)
+
+
 def from_resource(resource: ScimUser[Any]) -> ProvisionedUser:
+    _storable("userName", resource.user_name)
+    _storable("displayName", _display_name(resource))
+    _storable("externalId", resource.external_id)
     if not resource.user_name:
         raise BadUserInputError("userName is required", field="userName")
-    email = require_email(resource.user_name)
+    require_email(resource.user_name)
+    email = resource.user_name.strip()  # the address as written; compared normalised
     external_id = resource.external_id
     if external_id is not None and len(external_id) > 255:
         raise BadUserInputError("externalId is longer than 255 characters", field="externalId")

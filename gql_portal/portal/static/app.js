@@ -10,10 +10,13 @@ import * as audit from "./screens/audit.js";
 import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
 import * as editUser from "./screens/edit-user.js";
+import * as forgotPassword from "./screens/forgot-password.js";
 import * as importUsers from "./screens/import-users.js";
+import * as notifications from "./screens/notifications.js";
 import * as password from "./screens/password.js";
 import * as provisioning from "./screens/provisioning.js";
 import * as sessions from "./screens/sessions.js";
+import * as setPassword from "./screens/set-password.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -32,11 +35,14 @@ const SCREENS = [
   { path: "users/edit", under: "users", screen: editUser, roles: ["SYSTEM_ADMIN"] },
   { path: "bulk", link: "Bulk enablement", screen: bulk, roles: ["SECURITY_ADMIN"] },
   { path: "audit", link: "Audit log", screen: audit, roles: ADMINS },
+  { path: "notifications", link: "Notifications", screen: notifications, roles: ADMINS },
   { path: "account", link: "My account", screen: account, roles: null },
   { path: "account/password", under: "account", screen: password, roles: null },
   { path: "account/sessions", under: "account", screen: sessions, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };
+// Opened from a mail or by someone who cannot sign in: shown whatever the session's step.
+const OPEN = { "forgot-password": forgotPassword, "set-password": setPassword };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -168,6 +174,7 @@ function currentPath() {
 
 function screenFor(path) {
   const { step } = app.session;
+  if (OPEN[path]) return OPEN[path];
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
   if (step === "ENROLLMENT_REQUIRED") return path === "setup" ? setup : null;
   if (step === "TOTP_REQUIRED") return path === "code" ? code : null;
