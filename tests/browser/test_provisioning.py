@@ -4,7 +4,10 @@ their own), deactivates a user (whose sign-in and session then fail) and reactiv
 is refused the last Security Administrator's deactivation, unlocks a password lock after 10
 failed sign-ins, imports a CSV (the preview names the bad line, the import applies the good
 ones), and creates a SCIM token that a real request to /scim/v2 uses until it is revoked.
-A Security Administrator sees none of those items. Each screen passes axe-core."""
+A Security Administrator sees none of those items. My account: a password change checks
+the domain's minimum length, keeps this session and signs out the others; the sessions
+list marks this device, signs out another one, then everywhere. Each screen passes
+axe-core. One module, one server (a server start is the slow part)."""
 
 from pathlib import Path
 
@@ -25,6 +28,9 @@ SECURITY = f"secadmin@{DOMAIN}"
 ERIN = f"erin@{DOMAIN}"
 FRANK = f"frank@{DOMAIN}"
 LENA = f"lena@{DOMAIN}"
+GINA = f"gina@{DOMAIN}"
+HUGO = f"hugo@{DOMAIN}"
+PEOPLE = (ERIN, FRANK, LENA, GINA, HUGO)
 NEW = f"nina@{DOMAIN}"
 NEW_PASSWORD = "a-long-enough-new-password"
 ADMIN_ITEMS = {"Edit", "Deactivate"}
@@ -32,11 +38,17 @@ ADMIN_ITEMS = {"Edit", "Deactivate"}
 
 @pytest.fixture(scope="module")
 def domain(portal: PortalServer) -> PortalServer:
+    """The admins from the CLI, the others through createUser (no process per user)."""
     portal.cli("create-domain", DOMAIN)
     portal.create_user(DOMAIN, ADMIN, "SYSTEM_ADMIN", "USER")
-    portal.create_user(DOMAIN, SECURITY, "SECURITY_ADMIN")
-    for email in (ERIN, FRANK, LENA):
-        portal.create_user(DOMAIN, email, "USER")
+    token = portal.token(ADMIN)
+    for email, role in [(SECURITY, "SECURITY_ADMIN")] + [(e, "USER") for e in PEOPLE]:
+        portal.graphql(
+            "mutation($e: String!, $r: Role!, $p: String!) "
+            "{ createUser(input: {email: $e, roles: [$r], password: $p}) { id } }",
+            {"e": email, "r": role, "p": PASSWORD},
+            token=token,
+        )
     return portal
 
 
@@ -113,7 +125,7 @@ def test_add_user_with_the_keyboard_alone_then_they_sign_in(
     domain: PortalServer, browser: Browser
 ) -> None:
     users_screen(browser, ADMIN)
-    browser.wait_text("5 users.")
+    browser.wait_text("7 users.")
     browser.screen("30-users-admin")
     browser.tab_to("link", "Add user")
     browser.press(Keys.ENTER)
@@ -132,7 +144,7 @@ def test_add_user_with_the_keyboard_alone_then_they_sign_in(
     browser.press(NEW_PASSWORD, Keys.ENTER)
     browser.wait_route("/users")
     browser.wait_text(f"{NEW} is added and can sign in with the password you set.")
-    browser.wait_text("6 users.")
+    browser.wait_text("8 users.")
     assert "User, Auditor" in row_of(browser, NEW).text
     browser.sign_out()
     browser.sign_in(NEW, NEW_PASSWORD)
@@ -372,3 +384,100 @@ def test_a_scim_token_works_until_it_is_revoked(domain: PortalServer, browser: B
 def first_token_row(browser: Browser) -> WebElement:
     row: WebElement = browser.driver.find_element(By.CSS_SELECTOR, "[data-testid='scim-tokens'] tr")
     return row
+
+
+# -- My account: Password and Sessions ------------------------------------------------
+
+
+def minimum_length(portal: PortalServer, token: str) -> int:
+    data = portal.graphql("{ domain { passwordSecurityRules { minPasswordLength } } }", token=token)
+    return int(data["domain"]["passwordSecurityRules"]["minPasswordLength"])  # type: ignore[index]
+
+
+def invalid(browser: Browser, label: str) -> bool:
+    return browser.field(label).get_attribute("aria-invalid") == "true"
+
+
+def test_change_password_signs_out_the_other_sessions(
+    domain: PortalServer, browser: Browser
+) -> None:
+    elsewhere = domain.token(GINA)
+    minimum = minimum_length(domain, elsewhere)
+    browser.sign_in(GINA, PASSWORD)
+    browser.wait_route("/account")
+    navigate(browser, "Password", "/account/password")
+    browser.wait_text(f"At least {minimum} characters.")
+    browser.type("Current password", PASSWORD)
+    browser.type("New password", "x" * (minimum - 1))
+    browser.click("button", "Change password")
+    browser.wait_text(f"The new password must be at least {minimum} characters")
+    browser.type("New password", NEW_PASSWORD)
+    browser.type("Confirm new password", NEW_PASSWORD + "!")
+    browser.click("button", "Change password")
+    browser.wait_text("The two new passwords are not the same")
+    assert invalid(browser, "Confirm new password")
+    browser.screen("41-password-errors")
+    browser.type("Current password", "not-my-password")
+    browser.type("Confirm new password", NEW_PASSWORD)
+    browser.click("button", "Change password")
+    browser.wait(lambda: invalid(browser, "Current password") or None, what="the refusal")
+    assert session_works(domain, elsewhere)
+    browser.type("Current password", PASSWORD)
+    browser.type("New password", NEW_PASSWORD)
+    browser.type("Confirm new password", NEW_PASSWORD)
+    browser.click("button", "Change password")
+    browser.wait_text("every other session of your account is signed out")
+    browser.screen("42-password-changed")
+    assert not session_works(domain, elsewhere)
+    browser.driver.refresh()  # this session stays
+    browser.wait_route("/account/password")
+    browser.sign_out()
+    browser.sign_in(GINA, NEW_PASSWORD)
+    browser.wait_route("/account")
+
+
+def session_rows(browser: Browser) -> list[tuple[str, str]]:
+    rows = browser.driver.find_elements(By.CSS_SELECTOR, "[data-testid='sessions'] tr")
+    return [(str(row.get_attribute("data-current")), row.text) for row in rows]
+
+
+def test_sessions_sign_out_one_then_everywhere(domain: PortalServer, browser: Browser) -> None:
+    script = domain.token(HUGO)
+    browser.sign_in(HUGO, PASSWORD)
+    browser.wait_route("/account")
+    navigate(browser, "Sessions", "/account/sessions")
+    browser.wait(lambda: len(session_rows(browser)) == 2 or None, what="two sessions")
+    rows = dict(session_rows(browser))
+    assert "This device" in rows["true"] and "Chrome on Linux" in rows["true"]
+    assert "A script (httpx)" in rows["false"] and "127.0.0.1" in rows["false"]
+    browser.screen("43-sessions")
+    other = next(
+        element
+        for element in browser.driver.find_elements(
+            By.CSS_SELECTOR, "[data-testid='sessions'] button"
+        )
+        if element.accessible_name.startswith("Sign out the session of A script (httpx)")
+    )
+    browser.pointer_click(other)
+    browser.wait_text("is signed out.")
+    browser.wait(lambda: len(session_rows(browser)) == 1 or None, what="one session left")
+    assert not session_works(domain, script)
+
+    second = domain.token(HUGO)
+    browser.driver.refresh()
+    browser.wait(lambda: len(session_rows(browser)) == 2 or None, what="the new session")
+    browser.click("button", "Sign out everywhere")
+    dialog = browser.role("dialog", "Sign out everywhere?")
+    browser.screen("44-sign-out-everywhere")
+    browser.pointer_click(
+        next(
+            b
+            for b in dialog.find_elements(By.TAG_NAME, "button")
+            if b.text == "Sign out everywhere"
+        )
+    )
+    browser.wait_route("/sign-in")
+    browser.wait_text("You are signed out everywhere.")
+    assert not session_works(domain, second)
+    browser.open("/#/account/sessions")  # the cookie is gone too
+    browser.wait_route("/sign-in")
