@@ -24,8 +24,7 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 def has_control_characters(text: str) -> bool:
     return any(
-        char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES
-        for char in text
+        char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES for char in text
     )
 
 
