@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from gql_portal.accounts.admin_guard import lock_admin_counts
+from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts, removes_kept_role
 from gql_portal.accounts.authorization import SYSTEM_ADMINS, require_role
 from gql_portal.accounts.links import LinkRecipient, create_links
 from gql_portal.accounts.models import (
@@ -116,6 +116,12 @@ def role_rule_error(reason: str, *, field: str) -> BadUserInputError:
     return BadUserInputError(reason, field=field, reason="role_rule")
 
 
+async def _locked_domain(connection: BaseDBAsyncClient, domain_id: int) -> AdminGuard:
+    """The domain's lock, before the user's row (every writer takes them in this order);
+    its admins are counted (a scan of its active users) only for a change that needs it."""
+    return await lock_admin_counts(connection, domain_id, count=False)
+
+
 async def _locked_user(connection: BaseDBAsyncClient, *, user_id: int, domain_id: int) -> User:
     """Another domain's user answers exactly like one that does not exist."""
     user = (
@@ -211,9 +217,10 @@ async def update_user(
     new_normalized = None if email is None else require_email(email)
     new_external = None if external_id is None else require_external_id(external_id)
     async with _transaction(using_db) as connection:
-        # The domain's lock first, then the user's row: every writer takes them in this order.
-        guard = await lock_admin_counts(connection, domain_id) if new_roles is not None else None
+        guard = await _locked_domain(connection, domain_id) if new_roles is not None else None
         user = await _locked_user(connection, user_id=user_id, domain_id=domain_id)
+        if new_roles is not None and removes_kept_role(user.roles, encode_roles(new_roles)):
+            guard = await lock_admin_counts(connection, domain_id)
         changes: dict[str, Any] = {}
         event: dict[str, Any] = {"via": via, **(details or {})}
         if new_name is not None and new_name != user.display_name:
@@ -282,8 +289,10 @@ async def set_user_active(
         else:
             await require_role(actor_user, SYSTEM_ADMINS, operation="deactivateUser", meta=meta)
     async with _transaction(using_db) as connection:
-        guard = await lock_admin_counts(connection, domain_id) if not active else None
+        guard = await _locked_domain(connection, domain_id) if not active else None
         user = await _locked_user(connection, user_id=user_id, domain_id=domain_id)
+        if guard is not None and user.active and removes_kept_role(user.roles, ""):
+            guard = await lock_admin_counts(connection, domain_id)
         if user.active == active:
             return user
         event: dict[str, Any] = {"via": via, **(details or {})}

@@ -1,6 +1,7 @@
 """Input rules shared by the API, the CLI and the worker."""
 
 import re
+import unicodedata
 
 from gql_portal.accounts.passwords import MAX_PASSWORD_LENGTH
 from gql_portal.errors import BadUserInputError
@@ -13,6 +14,20 @@ _DOMAIN_NAME = re.compile(
 )
 
 
+# Characters no name or address may hold: controls (NUL, CR, LF, ESC... they break CSV
+# exports, mail headers and log lines, and PostgreSQL refuses NUL), unpaired surrogates,
+# line and paragraph separators, and the bidirectional overrides that make a name read
+# as another (U+202A-U+202E, U+2066-U+2069).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def has_control_characters(text: str) -> bool:
+    return any(
+        char in _BIDI_CONTROLS or unicodedata.category(char) in _REFUSED_CATEGORIES for char in text
+    )
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -21,7 +36,11 @@ def require_email(email: str) -> str:
     normalized = normalize_email(email)
     if not normalized:
         raise BadUserInputError("Email is required", field="email")
-    if len(normalized) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalized):
+    if (
+        len(normalized) > MAX_EMAIL_LENGTH
+        or not _EMAIL.match(normalized)
+        or has_control_characters(normalized)
+    ):
         raise BadUserInputError("Email is not a valid address", field="email")
     return normalized
 
@@ -64,4 +83,9 @@ def require_display_name(name: str) -> str:
     cleaned = name.strip()
     if len(cleaned) > MAX_DISPLAY_NAME_LENGTH:
         raise BadUserInputError("Display name is too long", field="displayName")
+    if has_control_characters(cleaned):
+        raise BadUserInputError(
+            "Display name holds control characters (line breaks, NUL, direction overrides...)",
+            field="displayName",
+        )
     return cleaned

@@ -3,11 +3,14 @@ write transactions; PostgreSQL runs these on two pool connections at once)."""
 
 import asyncio
 
+from starlette.applications import Starlette
+
 from gql_portal.accounts import provisioning
 from gql_portal.accounts.models import Role, User
 from gql_portal.errors import BadUserInputError
 from gql_portal.request_meta import RequestMeta
 from tests.accounts.provisioning_helpers import DEACTIVATE, events, signed_in
+from tests.bulk.imports import IMPORT, IMPORT_JOB, csv_of, in_process
 from tests.database import TestDatabase
 from tests.factories import make_domain, make_user
 from tests.graphql import GraphQLClient
@@ -86,3 +89,29 @@ async def test_two_admins_deactivating_each_other_over_http(client: GraphQLClien
     }
     assert await User.filter(domain_id=domain.id, active=True).count() == 1
     assert not await events(domain, "USER_UPDATED")
+
+
+async def test_an_import_and_a_deactivation_at_once_keep_one_security_admin(
+    client: GraphQLClient, app: Starlette
+) -> None:
+    """Phase 2: the import's set-based chunks and provisioning.py share one rule and one
+    lock, so a row demoting one of the last two SECURITY_ADMINs and a GraphQL deactivation
+    of the other cannot both pass, whichever runs first."""
+    domain = await make_domain()
+    importer, token = await signed_in(client, domain, Role.SYSTEM_ADMIN)
+    demoted = await make_user(domain, roles=[Role.SECURITY_ADMIN])
+    deactivated = await make_user(domain, roles=[Role.SECURITY_ADMIN])
+    started = await client.execute(IMPORT, {"csv": csv_of(f"{demoted.email},,USER")}, token=token)
+    job_id = started.ok()["importUsers"]["id"]
+    _, deactivation = await asyncio.gather(
+        in_process(app).drain(),
+        client.execute(DEACTIVATE, {"id": str(deactivated.id)}, token=token),
+    )
+    job = (await client.execute(IMPORT_JOB, {"id": job_id}, token=token)).ok()["bulkJob"]
+    refused_row = [error["reason"] for error in job["errors"]]
+    if deactivation.errors:
+        assert deactivation.codes == ["BAD_USER_INPUT"] and not refused_row
+    else:
+        assert refused_row == ["The domain must keep at least one active SECURITY_ADMIN"]
+    holders = await User.filter(domain_id=domain.id, active=True, roles__contains=",SECURITY_")
+    assert len(holders) == 1 and importer.active
