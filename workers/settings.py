@@ -11,6 +11,7 @@ from gql_portal.settings import get_settings
 from workers.audit import AUDIT_CRON_JOBS
 from workers.bulk import BULK_CRON_JOBS, BULK_FUNCTIONS
 from workers.mail import start_mail_delivery, stop_mail_delivery
+from workers.notifications import NOTIFICATION_CRON_JOBS
 
 
 async def health(ctx: dict[str, Any]) -> str:
@@ -43,6 +44,7 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         *BULK_CRON_JOBS,
         *AUDIT_CRON_JOBS,
+        *NOTIFICATION_CRON_JOBS,
         cron(purge_throttles, second={30}, timeout=300),  # expired login throttles, each minute
     ]
     on_startup = startup

@@ -9,6 +9,7 @@ from strawberry.permission import BasePermission
 from gql_portal.accounts.authorization import (
     READERS,
     SECURITY_ADMINS,
+    SYSTEM_ADMINS,
     record_access_denied,
     require_role,
 )
@@ -140,3 +141,9 @@ class Readers(RoleRequired):
 
 class SecurityAdmins(RoleRequired):
     roles = SECURITY_ADMINS
+
+
+class SystemAdmins(RoleRequired):
+    """User management (CONTRACT section 10)."""
+
+    roles = SYSTEM_ADMINS

@@ -27,7 +27,6 @@ from gql_portal.settings import get_settings
 
 K = NotificationKind
 MAX_VALUE_LENGTH = 300
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 _SPACES = re.compile(r"\s+")
 
 ENABLED_BY = {
@@ -51,9 +50,8 @@ class Rendered:
 
 
 def public_url() -> str:
-    # Branch outbox's setting (GQL_PORTAL_PUBLIC_URL); read defensively until it is merged.
-    configured = getattr(get_settings(), "public_url", None)
-    return str(configured or DEFAULT_PUBLIC_URL).rstrip("/")
+    """GQL_PORTAL_PUBLIC_URL without its trailing slash: every link of a message starts here."""
+    return get_settings().public_url.rstrip("/")
 
 
 def clean(value: Any) -> str:
@@ -91,12 +89,28 @@ def _person(params: dict[str, Any], key: str) -> str:
     return str(name or email or "An administrator")
 
 
+# The counts a summary shows, in the words of the job's screen (an import's skipped rows are
+# unchanged users, its failed rows refused ones).
+JOB_COUNTS = {
+    "IMPORT_USERS": (
+        ("processed", "processed"),
+        ("created", "created"),
+        ("updated", "updated"),
+        ("skipped", "unchanged"),
+        ("failed", "refused"),
+    ),
+    "ENABLE_TWO_FACTOR": (
+        ("processed", "processed"),
+        ("changed", "changed"),
+        ("skipped", "skipped"),
+        ("failed", "failed"),
+    ),
+}
+
+
 def _job_counts(params: dict[str, Any]) -> str | None:
-    if params.get("jobKind") == "IMPORT_USERS":
-        names = ("processed", "created", "updated", "failed")
-    else:
-        names = ("processed", "changed", "skipped", "failed")
-    counts = [f"{params[name]} {name}" for name in names if params.get(name) is not None]
+    names = JOB_COUNTS.get(str(params.get("jobKind")), JOB_COUNTS["ENABLE_TWO_FACTOR"])
+    counts = [f"{params[key]} {word}" for key, word in names if params.get(key) is not None]
     return ", ".join(counts) or None
 
 

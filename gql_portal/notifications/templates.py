@@ -98,13 +98,14 @@ TEMPLATES: dict[K, MessageTemplate] = {
         "Your password was changed",
         (
             "The password of your account $account was changed on $at.",
+            "The request came from the IP address $ip.",
             "If this was not you, tell your administrator at once.",
         ),
     ),
     K.ACCOUNT_DEACTIVATED: MessageTemplate(
         "Your account was deactivated",
         (
-            "Your account $account was deactivated on $at. You can no longer sign in.",
+            "$by deactivated your account $account on $at. You can no longer sign in.",
             "If you think this is a mistake, ask your administrator.",
         ),
     ),

@@ -133,6 +133,8 @@ def test_job_summaries_name_the_counts_and_the_error() -> None:
     assert render(_row(K.JOB_FINISHED)).subject == "Bulk enablement failed"
     assert "10 processed, 8 changed, 2 skipped, 0 failed" in text
     assert re.search(r"It stopped with this error: <script>", text)
-    imported = render(_row(K.JOB_FINISHED, jobKind="IMPORT_USERS", status="SUCCEEDED", created=4))
+    imported = render(
+        _row(K.JOB_FINISHED, jobKind="IMPORT_USERS", status="SUCCEEDED", created=4, updated=1)
+    )
     assert imported.subject == "Import of users finished"
-    assert "4 created" in imported.text
+    assert "10 processed, 4 created, 1 updated, 2 unchanged, 0 refused" in imported.text

@@ -179,3 +179,27 @@ async def test_enqueue_each_writes_per_recipient_params_in_one_statement() -> No
     stored = await rows()
     assert [row.params["n"] for row in stored] == ids
     assert stored[0].dedupe_key == f"k{ids[0]}"
+
+
+async def test_the_enqueued_counter_counts_written_rows_by_kind() -> None:
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        value = REGISTRY.get_sample_value(
+            "gql_portal_notifications_enqueued_total", {"kind": "TWO_FACTOR_ENABLED"}
+        )
+        return value or 0.0
+
+    domain = await make_domain()
+    ids = await make_many_users(domain, 12)
+    before = counted()
+    for _ in range(2):
+        async with in_transaction() as connection:
+            await outbox.enqueue_for_users(
+                K.TWO_FACTOR_ENABLED,
+                user_ids=ids,
+                params={},
+                using_db=connection,
+                dedupe_prefix="count:",
+            )
+    assert counted() == before + 12  # the repeat wrote nothing and counted nothing

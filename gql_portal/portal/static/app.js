@@ -8,6 +8,7 @@ import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
 import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
+import * as notifications from "./screens/notifications.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -21,6 +22,7 @@ const SCREENS = [
   { path: "users", link: "Users", screen: users, roles: ADMINS },
   { path: "bulk", link: "Bulk enablement", screen: bulk, roles: ["SECURITY_ADMIN"] },
   { path: "audit", link: "Audit log", screen: audit, roles: ADMINS },
+  { path: "notifications", link: "Notifications", screen: notifications, roles: ADMINS },
   { path: "account", link: "My account", screen: account, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };

@@ -22,6 +22,29 @@ export const JOB_STATUS = {
   CANCELLED: "Cancelled",
 };
 
+export const NOTIFICATION_STATUS = {
+  QUEUED: "Waiting to be sent",
+  SENT: "Sent",
+  FAILED: "Failed",
+};
+
+// The messages of CONTRACT section 11, in the words of their subjects.
+export const NOTIFICATION_KIND = {
+  TWO_FACTOR_ENABLED: "2FA turned on for the user",
+  ENROLLMENT_REMINDER: "Set-up deadline reminder",
+  AUTHENTICATOR_ADDED: "Authenticator app added",
+  TWO_FACTOR_DISABLED: "2FA turned off by an administrator",
+  TWO_FACTOR_RESET: "2FA reset by an administrator",
+  RECOVERY_CODE_USED: "Recovery code used",
+  RECOVERY_CODES_REGENERATED: "New recovery codes",
+  CODE_STEP_LOCKED: "Too many wrong codes",
+  PASSWORD_CHANGED: "Password changed",
+  ACCOUNT_DEACTIVATED: "Account deactivated",
+  JOB_FINISHED: "Bulk job or import finished",
+  INVITATION: "Invitation",
+  PASSWORD_RESET: "Password reset link",
+};
+
 export function roleList(roles) {
   return roles.map((role) => ROLE[role] || role).join(", ");
 }

@@ -56,6 +56,26 @@ export async function render(main, app) {
       }),
     });
   }
+  // Reminders and job summaries may be turned off; the security messages never can.
+  const mailId = uid("optional-mail");
+  const mailBox = h("input", {
+    type: "checkbox",
+    id: mailId,
+    class: "checkbox__input",
+    checked: rules.optionalNotificationsEnabled,
+    disabled: !security,
+    "aria-describedby": `${mailId}-hint`,
+  });
+  const mailBlock = h(
+    "div",
+    { class: "field" },
+    h("div", { class: "checkbox" }, mailBox, h("label", { for: mailId, class: "checkbox__label", text: "Send reminders and job summaries" })),
+    h("p", {
+      class: "hint",
+      id: `${mailId}-hint`,
+      text: "Mail before an enrollment deadline, and to the administrator when a bulk job or import ends. Security messages (a change to a user's second factor, password or account) are always sent and cannot be turned off.",
+    }),
+  );
   const status = h("div", { class: "form-status", "aria-live": "polite" });
   const who = h("p", { class: "hint", "data-testid": "rules-changed-by", text: changedBy(rules) });
 
@@ -69,7 +89,7 @@ export async function render(main, app) {
   const settingsForm = form({
     fields,
     submit: "Update",
-    extra: [],
+    extra: [mailBlock],
     async onSubmit({ showErrors, showApiError }) {
       status.replaceChildren();
       const inputValues = {};
@@ -80,6 +100,7 @@ export async function render(main, app) {
           if (!/^[0-9]+$/.test(raw)) problems.push([name, `${label.replace(/ \(.*\)$/, "")} must be a whole number, 0 or more`]);
           else if (Number(raw) !== rules[name]) inputValues[name] = Number(raw);
         }
+        if (mailBox.checked !== rules.optionalNotificationsEnabled) inputValues.optionalNotificationsEnabled = mailBox.checked;
       }
       if (problems.length) {
         showErrors(problems);
@@ -94,6 +115,7 @@ export async function render(main, app) {
         }
       } catch (error) {
         toggle.checked = rules.twoFactorEnabled;
+        mailBox.checked = rules.optionalNotificationsEnabled;
         showApiError(error);
         return;
       }
