@@ -23,6 +23,7 @@ SCRIPTS = [
     "audit_pages",
     "portal",
     "mail_delivery",
+    "scim",
 ]
 
 
