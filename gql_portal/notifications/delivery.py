@@ -202,7 +202,7 @@ async def _mark(
     for (attempts, error, permanent), ids in outcomes.failures.items():
         # Grouped further by whether the row is old enough to give up on.
         expired = [i for i in ids if permanent or now - created[i] >= GIVE_UP_AFTER]
-        retrying = [i for i in ids if i not in set(expired)]
+        retrying = [i for i in ids if not (permanent or now - created[i] >= GIVE_UP_AFTER)]
         next_attempt = now + retry_delay(settings, attempts + 1)
         for status, group in ((FAILED, expired), (QUEUED, retrying)):
             if not group:

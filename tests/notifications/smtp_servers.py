@@ -100,9 +100,13 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server(mailbox: Mailbox | None = None, port: int | None = None) -> Iterator[Mailbox]:
+def smtp_server(
+    mailbox: Mailbox | None = None, port: int | None = None, **options: Any
+) -> Iterator[Mailbox]:
+    """``options``: aiosmtpd's (``tls_context`` with ``require_starttls``, ``ssl_context``
+    for implicit TLS)."""
     mailbox = mailbox or Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port(), **options)
     controller.start()
     mailbox.port = controller.port
     try:

@@ -20,6 +20,7 @@ from gql_portal.notifications.models import Notification, NotificationKind
 from gql_portal.notifications.transport import SmtpTransport, transport_for
 from tests.notifications.smtp_servers import Mailbox, free_port, silent_server, smtp_server
 from tests.notifications.support import queue, row_id, smtp_settings
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -266,3 +267,16 @@ def test_smtp_transport_from_url_hides_the_password() -> None:
     assert starttls.starttls and not starttls.implicit_tls and starttls.port == 587
     transport = transport_for(smtp_settings(25))
     assert isinstance(transport, SmtpTransport)
+
+
+async def test_a_batch_costs_the_same_statements_whatever_its_size() -> None:
+    with smtp_server() as mailbox:
+        counts = []
+        for size in (3, 60):
+            await Notification.all().delete()
+            await queue(size)
+            with count_queries() as statements:
+                result = await deliver(mailbox.port, mail_batch_size=100)
+            assert result.sent == size
+            counts.append(len(statements))
+    assert counts[0] == counts[1] <= 3  # claim, mark sent (+ BEGIN/COMMIT are not counted)
