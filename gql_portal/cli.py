@@ -20,11 +20,13 @@ MAX_DEMO_USERS = 1_000_000
 
 def _serve(args: argparse.Namespace) -> int:
     from gql_portal.crypto import load_keys
-    from gql_portal.http.server import apply_flags, serve
+    from gql_portal.http.server import apply_flags, default_public_url, serve
     from gql_portal.http.supervisor import ListenError
     from gql_portal.notifications.transport import check_mail_settings
 
-    settings = apply_flags(vars(args))
+    apply_flags(vars(args))
+    default_public_url(args.host, args.port)
+    settings = get_settings()
     load_keys(settings)  # one line for a missing production key, not a traceback
     check_mail_settings(settings)  # ... or a missing SMTP_URL
     try:

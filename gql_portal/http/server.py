@@ -203,6 +203,19 @@ def apply_flags(values: dict[str, object]) -> Settings:
     return get_settings()
 
 
+def default_public_url(host: str, port: int) -> None:
+    """In development, the links in mail point at the address served (``make run PORT=8108``
+    mails links to :8108), unless GQL_PORTAL_PUBLIC_URL says otherwise; production uses the
+    setting as given (behind a proxy the served address is not the public one)."""
+    if "GQL_PORTAL_PUBLIC_URL" in os.environ or get_settings().environment != "development":
+        return
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    os.environ["GQL_PORTAL_PUBLIC_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
+
+
 def serve(*, host: str, port: int, workers: int) -> int:
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
