@@ -19,6 +19,7 @@ SCRIPTS = [
     "login_burst",
     "middleware",
     "bulk_enable",
+    "import_users",
     "audit_pages",
     "portal",
 ]
