@@ -12,10 +12,12 @@ from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql_portal.accounts.password_links import finish_password_resets
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
+from gql_portal.api.scim import scim_routes
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
@@ -29,6 +31,8 @@ from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.http.portal import portal_routes
+from gql_portal.notifications.delivery import MailDelivery, refresh_backlog_gauges
+from gql_portal.notifications.transport import check_mail_settings
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")
@@ -68,6 +72,7 @@ def create_app(
     """
     settings = settings or get_settings()
     load_keys(settings)  # fail at start, not at the first enrollment
+    check_mail_settings(settings)  # production mails through SMTP, never a local Maildir
     production = settings.is_production
     schema = build_schema(settings)
     cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
@@ -96,11 +101,18 @@ def create_app(
             audit_maintenance = AuditMaintenance() if settings.redis_url is None else None
             if audit_maintenance is not None:
                 audit_maintenance.start()
+            # ... nor delivers the outbox: this process does, in the background.
+            mail_delivery = MailDelivery(settings) if settings.redis_url is None else None
+            if mail_delivery is not None:
+                mail_delivery.start()
             try:
                 yield
             finally:
+                if mail_delivery is not None:
+                    await mail_delivery.stop()
                 if audit_maintenance is not None:
                     await audit_maintenance.stop()
+                await finish_password_resets()
                 await bulk_dispatcher.close()
         await close_db()
 
@@ -110,8 +122,9 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route(IMPORT_PATH, ImportEndpoint(graphql)),
             WebSocketRoute("/graphql", graphql),
-            *ops_routes(settings),
+            *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
+            *scim_routes(),
             *portal_routes(),
             *([] if production else graphiql_routes()),
         ],

@@ -22,8 +22,11 @@ def _serve(args: argparse.Namespace) -> int:
     from gql_portal.crypto import load_keys
     from gql_portal.http.server import apply_flags, serve
     from gql_portal.http.supervisor import ListenError
+    from gql_portal.notifications.transport import check_mail_settings
 
-    load_keys(apply_flags(vars(args)))  # one line for a missing production key, not a traceback
+    settings = apply_flags(vars(args))
+    load_keys(settings)  # one line for a missing production key, not a traceback
+    check_mail_settings(settings)  # ... or a missing SMTP_URL
     try:
         return serve(host=args.host, port=args.port, workers=args.workers)
     except ListenError as error:
@@ -367,6 +370,7 @@ def _setting_problem(error: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from gql_portal.crypto import EncryptionKeyError
     from gql_portal.errors import PortalError
+    from gql_portal.notifications.transport import MailSettingsError
     from gql_portal.unknown_settings import unknown_setting_warnings
 
     args = build_parser().parse_args(argv)
@@ -375,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gql-portal: warning: {warning}", file=sys.stderr)
     try:
         return handler(args)
-    except (CommandError, EncryptionKeyError) as error:
+    except (CommandError, EncryptionKeyError, MailSettingsError) as error:
         print(f"gql-portal: {error}", file=sys.stderr)
     except PortalError as error:
         print(f"gql-portal: {error.message}", file=sys.stderr)

@@ -21,6 +21,7 @@ class UserQuery:
     roles: list[Role] | None = None
     two_factor_state: TwoFactorState | None = None
     ids: list[int] | None = None
+    active: bool | None = None
 
 
 # Longer than any email or display name: such a search matches nothing, and SQLite
@@ -58,6 +59,8 @@ def user_condition(domain_id: int, query: UserQuery, rules: PasswordSecurityRule
         condition &= any_role
     if query.ids is not None:
         condition &= Q(id__in=query.ids)
+    if query.active is not None:
+        condition &= Q(active=query.active)
     state = query.two_factor_state
     if state is not None:
         enrolled_ids = Subquery(TotpAuthenticator.all().values("user_id"))
@@ -86,6 +89,11 @@ async def list_users(
     await require_role(actor, READERS, operation="users", meta=meta)
     condition = user_condition(actor.domain_id, checked_query(query), rules)
     return await USERS.page(condition, first=first, after=after)
+
+
+async def count_users(*, actor: User, rules: PasswordSecurityRules, query: UserQuery) -> int:
+    """All pages of list_users (which checked the role) with the same filter: one COUNT."""
+    return await User.filter(user_condition(actor.domain_id, checked_query(query), rules)).count()
 
 
 async def get_user(*, actor: User, user_id: str, meta: RequestMeta) -> User:

@@ -70,9 +70,11 @@ def _dummy_hash() -> str:
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:
+    """None (no account) and "" (an invited user without a password, or a deactivated
+    one) verify the dummy hash, for the same cost, and never match."""
     PASSWORD_VERIFICATIONS.inc()
     try:
-        return _hasher().verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+        return _hasher().verify(stored_hash or _dummy_hash(), password) and bool(stored_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -92,7 +94,7 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
     return await asyncio.get_running_loop().run_in_executor(_pool(), _verify, stored_hash, password)
 
 
-async def verify_login_password(stored_hashes: Sequence[str], password: str) -> int | None:
+async def verify_login_password(stored_hashes: Sequence[str | None], password: str) -> int | None:
     """The index of the first of ``stored_hashes`` that ``password`` matches, or None.
 
     Always ``VERIFICATIONS_PER_LOGIN`` verifications in one thread job, whatever the number

@@ -21,9 +21,11 @@ from gql_portal.api.context import Info
 from gql_portal.api.loaders import (
     authenticators_by_user,
     domains_by_id,
+    login_locks,
     recovery_codes_remaining,
     rules_by_domain,
 )
+from gql_portal.api.permissions import may_see_other_users
 from gql_portal.clock import utcnow
 from gql_portal.two_factor.types import UserTwoFactorType
 
@@ -68,6 +70,15 @@ async def present_users(
     items = [UserType.from_model(user) for user in users]
     if not items:
         return items
+    if ("externalId" in wanted or "loginLockedUntil" in wanted) and may_see_other_users(info):
+        locks = (
+            await login_locks(user.email_normalized for user in users)
+            if "loginLockedUntil" in wanted
+            else {}
+        )
+        for item, user in zip(items, users, strict=True):
+            item.external_id = user.external_id
+            item.login_locked_until = locks.get(user.email_normalized)
     if "domain" in wanted:
         domains = await domains_by_id(user.domain_id for user in users)
         for item, user in zip(items, users, strict=True):

@@ -7,8 +7,9 @@ from tortoise.transactions import in_transaction
 
 from gql_portal import metrics
 from gql_portal.accounts.ip_throttle import IpLimitError, count_ip_failure, give_back_ip_failure
-from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User, encode_roles
+from gql_portal.accounts.models import Domain, PasswordSecurityRules, Role, User
 from gql_portal.accounts.passwords import hash_password, hashing_place, verify_login_password
+from gql_portal.accounts.provisioning import insert_user, new_user_columns
 from gql_portal.accounts.sessions import (
     ENROLLED_COLUMN,
     IssuedSession,
@@ -22,9 +23,7 @@ from gql_portal.accounts.throttle import (
     count_login_attempt,
 )
 from gql_portal.accounts.validation import (
-    require_display_name,
     require_domain_name,
-    require_email,
     require_login_input,
     require_new_password,
 )
@@ -71,27 +70,20 @@ async def create_user(
     display_name: str = "",
     password_hash: str | None = None,
 ) -> User:
-    """Create a user; ``password_hash`` lets seeding reuse one hash for many users."""
-    normalized = require_email(email)
-    rules = await PasswordSecurityRules.get(domain_id=domain.id)
+    """The CLI's and the demo's: the rules of provisioning.create_user without its audit
+    event; ``password_hash`` lets seeding reuse one hash for many users."""
+    columns = new_user_columns(
+        domain_id=domain.id,
+        email=email,
+        display_name=display_name,
+        roles=roles,
+        password_hash=password_hash or "",
+    )
     if password_hash is None:
+        rules = await PasswordSecurityRules.get(domain_id=domain.id)
         require_new_password(password, rules.min_password_length)
-        password_hash = await hash_password(password)
-    if not roles:
-        raise BadUserInputError("A user needs at least one role", field="roles")
-    try:
-        return await User.create(
-            domain=domain,
-            email=email.strip(),
-            email_normalized=normalized,
-            display_name=require_display_name(display_name),
-            roles=encode_roles(roles),
-            password_hash=password_hash,
-        )
-    except IntegrityError:
-        raise BadUserInputError(
-            f"{normalized} already exists in {domain.name}", field="email"
-        ) from None
+        columns["password_hash"] = await hash_password(password)
+    return await insert_user(columns, using_db=None)
 
 
 async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
@@ -205,8 +197,12 @@ async def _check_password(candidates: list[_Candidate], password: str) -> _Candi
     A fixed number of hashes whatever the email names (passwords.VERIFICATIONS_PER_LOGIN),
     so timing does not tell whether, or in how many domains, it exists.
     """
+    # A deactivated user's hash is not even tried: "" is verified against the dummy hash
+    # (same cost) and never matches, so the answer is INVALID_CREDENTIALS like a wrong
+    # password and tells nothing of the deactivation.
     index = await verify_login_password(
-        [candidate.user.password_hash for candidate in candidates], password
+        [candidate.user.password_hash if candidate.user.active else "" for candidate in candidates],
+        password,
     )
     return None if index is None else candidates[index]
 

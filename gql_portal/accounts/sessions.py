@@ -140,6 +140,10 @@ async def resolve_viewer_by_hash(token_hash: str) -> Viewer:
     if session.revoked_at is not None or session_expiry(session) <= now:
         raise UnauthenticatedError("Invalid, expired or revoked token")
     user = from_row(User, rows[0], "u")
+    if not user.active:
+        # Deactivation revokes the sessions in its transaction; this also refuses one that a
+        # request read just before that committed, at its next request.
+        raise UnauthenticatedError("Invalid, expired or revoked token")
     object.__setattr__(session, "_user", user)
     rules = from_row(PasswordSecurityRules, rows[0], "r")
     enrolled = bool(rows[0]["enrolled"])

@@ -4,11 +4,13 @@ so a per-domain value asked for by every node of a page is computed once per req
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from gql_portal.accounts.models import Domain, PasswordSecurityRules, User
+from gql_portal.accounts.models import Domain, LoginThrottle, PasswordSecurityRules, User
+from gql_portal.accounts.throttle import throttle_key
 from gql_portal.clock import utcnow
 from gql_portal.sql import M, fetch, in_ids
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator
@@ -40,6 +42,18 @@ async def rules_by_domain(domain_ids: Iterable[int]) -> dict[int, PasswordSecuri
         return {}
     found = await PasswordSecurityRules.filter(domain_id__in=wanted)
     return {rules.domain_id: rules for rules in found}
+
+
+async def login_locks(emails_normalized: Iterable[str]) -> dict[str, datetime]:
+    """The password throttle's running locks, by normalised email (rows are keyed by
+    their keyed hash: throttle_key)."""
+    keys = {throttle_key(email): email for email in emails_normalized}
+    if not keys:
+        return {}
+    found = await LoginThrottle.filter(key__in=list(keys), locked_until__gt=utcnow()).values_list(
+        "key", "locked_until"
+    )
+    return {keys[key]: locked_until for key, locked_until in found}
 
 
 async def authenticators_by_user(user_ids: Iterable[int]) -> dict[int, TotpAuthenticator]:

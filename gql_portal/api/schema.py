@@ -6,7 +6,11 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from gql_portal.accounts.mutations import AccountMutations
+from gql_portal.accounts.mutations import (
+    AccountMutations,
+    OwnAccountMutations,
+    UserAdminMutations,
+)
 from gql_portal.accounts.queries import AccountQueries
 from gql_portal.api.cost import QueryCostLimit
 from gql_portal.api.documents import DocumentCache, PreparedDocuments
@@ -19,13 +23,27 @@ from gql_portal.bulk.mutations import BulkMutations
 from gql_portal.bulk.queries import BulkQueries
 from gql_portal.bulk.subscriptions import BulkSubscriptions
 from gql_portal.http.graphql_metrics import OperationMetrics
+from gql_portal.notifications.queries import NotificationQueries
 from gql_portal.rules.mutations import RulesMutations
+from gql_portal.scim.mutations import ScimMutations
+from gql_portal.scim.queries import ScimQueries
 from gql_portal.settings import Settings, get_settings
 from gql_portal.two_factor.mutations import TwoFactorMutations
 
-Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries))
+Query = merge_types(
+    "Query", (AccountQueries, AuditQueries, BulkQueries, NotificationQueries, ScimQueries)
+)
 Mutation = merge_types(
-    "Mutation", (AccountMutations, TwoFactorMutations, RulesMutations, BulkMutations)
+    "Mutation",
+    (
+        AccountMutations,
+        UserAdminMutations,
+        OwnAccountMutations,
+        TwoFactorMutations,
+        RulesMutations,
+        BulkMutations,
+        ScimMutations,
+    ),
 )
 Subscription = merge_types("Subscription", (BulkSubscriptions,))
 

@@ -25,6 +25,7 @@ from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
 from gql_portal.bulk.steps import ChunkRaceError, Step
 from gql_portal.clock import utcnow
 from gql_portal.errors import PortalError
+from gql_portal.notifications import notices
 from gql_portal.settings import get_settings
 from gql_portal.sql import execute
 
@@ -164,6 +165,7 @@ async def _finish(job: BulkJob, status: BulkJobStatus, connection: BaseDBAsyncCl
     await job.refresh_from_db(using_db=connection)
     if status is BulkJobStatus.SUCCEEDED and not job.dry_run:  # a dry run changed nothing
         await record_job_event(job, AuditAction.BULK_JOB_FINISHED, using_db=connection)
+        await notices.job_finished(job, connection)
     return job
 
 
@@ -196,4 +198,5 @@ async def fail_job(job_id: UUID, error: BaseException | str) -> BulkJob | None:
                 details={"error": message},
                 using_db=connection,
             )
+            await notices.job_finished(job, connection)
     return job

@@ -20,16 +20,31 @@ def error_body(
     return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 
+# SCIM clients parse RFC 7644's error body, not GraphQL's (api/scim_http.py answers the rest).
+SCIM_PREFIX = "/scim/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_error_body(status: int, message: str) -> bytes:
+    return json.dumps({"schemas": [SCIM_ERROR], "status": str(status), "detail": message}).encode()
+
+
 async def send_error(
-    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    message: str,
+    headers: list[tuple[bytes, bytes]],
+    scope: Scope | None = None,
 ) -> None:
-    body = error_body(message)
+    scim = scope is not None and str(scope.get("path", "")).startswith(SCIM_PREFIX)
+    body = scim_error_body(status, message) if scim else error_body(message)
+    media_type = b"application/scim+json" if scim else b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
@@ -58,7 +73,7 @@ class BodyLimitMiddleware:
         too_large = f"The request body exceeds {max_bytes} bytes"
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-            await send_error(send, 413, too_large, [(b"connection", b"close")])
+            await send_error(send, 413, too_large, [(b"connection", b"close")], scope)
             return
         if declared is not None:
             # The HTTP parser reads exactly the declared length: nothing to count or buffer.
@@ -73,7 +88,7 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > max_bytes:
-                await send_error(send, 413, too_large, [(b"connection", b"close")])
+                await send_error(send, 413, too_large, [(b"connection", b"close")], scope)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
