@@ -27,11 +27,25 @@ def _count_sql(postgres: bool) -> str:
     return f"SELECT {counts} FROM users WHERE domain_id = ? AND active = ?"
 
 
-async def lock_admin_counts(connection: BaseDBAsyncClient, domain_id: int) -> "AdminGuard":
-    """Lock the domain against other role changes, then count its active admins."""
+def removes_kept_role(before: str, after: str) -> bool:
+    """Whether a change of roles (encoded) takes away a role the domain must keep."""
+    old, new = set(decode_roles(before)), set(decode_roles(after))
+    return any(role in old and role not in new for role in KEPT_ROLES)
+
+
+async def lock_admin_counts(
+    connection: BaseDBAsyncClient, domain_id: int, *, count: bool = True
+) -> "AdminGuard":
+    """Lock the domain against other role changes, then count its active admins.
+
+    ``count=False`` for a batch that removes no kept role (``removes_kept_role``): the
+    count reads every active user of the domain, too much for each chunk of an import
+    into a big domain, and only a removal needs it."""
     postgres = is_postgres(connection)
     lock = "SELECT id FROM password_security_rules WHERE domain_id = ?"
     await fetch(connection, lock + (" FOR UPDATE" if postgres else ""), [domain_id])
+    if not count:
+        return AdminGuard({role: 0 for role in KEPT_ROLES}, counted=False)
     rows = await fetch(connection, _count_sql(postgres), [domain_id, True])
     row = rows[0] if rows else {}
     return AdminGuard({role: int(row.get(role.value.lower()) or 0) for role in KEPT_ROLES})
@@ -42,6 +56,8 @@ class AdminGuard:
     """The active holders of each kept role, moved along as changes are accepted in order."""
 
     active: dict[Role, int] = field(default_factory=dict)
+    # False: not counted, for changes that remove no kept role (``lock_admin_counts``).
+    counted: bool = True
 
     def refusal(
         self,
@@ -61,6 +77,8 @@ class AdminGuard:
             return OWN_ROLES
         old, new = set(decode_roles(before)), set(decode_roles(after))
         if active:
+            if not self.counted and removes_kept_role(before, after):
+                raise RuntimeError("a removal of a kept role needs the counted guard")
             for role in KEPT_ROLES:
                 if role in old and role not in new and self.active[role] <= 1:
                     return f"The domain must keep at least one active {role.value}"
