@@ -20,6 +20,7 @@ SCRIPTS = [
     "middleware",
     "bulk_enable",
     "outbox_cost",
+    "import_users",
     "audit_pages",
     "portal",
     "mail_delivery",

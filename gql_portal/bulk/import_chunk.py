@@ -1,7 +1,8 @@
 """One chunk of an import job: the next rows after the checkpoint (a CSV line), applied.
 
-A fixed set of set-based statements whatever the chunk holds: the rows, the domain's admin
-counts (locked), the users the rows name (one SELECT by email_normalized), one multi-row
+A fixed set of set-based statements whatever the chunk holds: the rows, the users the rows
+name (one SELECT by email_normalized), the domain's lock (and its admin counts when a row
+takes an admin role away), one multi-row
 INSERT of the new users, one UPDATE ... FROM of the changed ones, their USER_CREATED and
 USER_UPDATED events, 2FA enabled when asked, and the rows' outcomes. All in the runner's
 transaction: a row is applied whole or not at all, and a repeated chunk (a crash before
@@ -18,7 +19,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts
+from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts, removes_kept_role
 from gql_portal.accounts.models import PasswordSecurityRules, Role, encode_roles
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_user_audit_events
@@ -121,12 +122,14 @@ async def import_step(
     rules = await PasswordSecurityRules.filter(domain_id=job.domain_id).using_db(connection).get()
     if enable_two_factor and not job.dry_run and not rules.two_factor_enabled:
         raise JobStoppedError("Two-Factor Authentication was turned off for the domain")
-    guard = await lock_admin_counts(connection, job.domain_id)
     lock = " FOR UPDATE" if is_postgres(connection) and not job.dry_run else ""
     found = await fetch(
         connection, _EXISTING_SQL + lock, [job.domain_id, job.id, job.checkpoint_user_id, last]
     )
     users = {user["email_normalized"]: user for user in found}
+    guard = await lock_admin_counts(
+        connection, job.domain_id, count=_removes_kept_role(rows, users)
+    )
     decisions = [
         decide(row, users.get(row["email_normalized"]), guard, job.requested_by_id) for row in rows
     ]
@@ -149,6 +152,17 @@ async def import_step(
         created=counted[CREATED],
         updated=counted[UPDATED],
     )
+
+
+def _removes_kept_role(rows: list[dict[str, Any]], users: dict[str, dict[str, Any]]) -> bool:
+    """Whether a row of the chunk would take a kept role from an active user: only then
+    are the domain's admins counted."""
+    for row in rows:
+        user = users.get(row["email_normalized"])
+        if user and user["active"] and row["roles"] and row["outcome"] != REFUSED.value:
+            if removes_kept_role(user["roles"], row["roles"]):
+                return True
+    return False
 
 
 def import_options(job: BulkJob) -> bool:

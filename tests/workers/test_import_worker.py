@@ -8,6 +8,7 @@ from gql_portal.accounts.models import User
 from gql_portal.audit.models import AuditEvent
 from gql_portal.bulk.models import BulkJob, ImportRow
 from tests.bulk.imports import IMPORT, admin_token, many_rows
+from tests.conftest import TEST_REDIS_URL
 from tests.database import TestDatabase
 from tests.factories import make_domain
 from tests.graphql import GraphQLClient
@@ -20,7 +21,10 @@ from tests.workers.test_bulk_worker import (  # noqa: F401 (fixtures)
 )
 from tests.workers.worker_process import WorkerProcess
 
-pytestmark = pytest.mark.usefixtures("database")
+pytestmark = [
+    pytest.mark.skipif(TEST_REDIS_URL is None, reason="GQL_PORTAL_TEST_REDIS_URL is not set"),
+    pytest.mark.usefixtures("database"),
+]
 
 ROWS = 3000
 
