@@ -2,6 +2,7 @@
 raw bodies those identity providers send: create, find by userName, PATCH active false,
 replace, paginate; every change audited with details.via "scim" and the token."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -331,3 +332,31 @@ async def test_another_domains_users_are_not_found_for_every_verb(
     created = await _send(client.http, "POST", "/Users", token, okta_user("stranger@example.org"))
     assert created.status_code == 201
     assert await AuditEvent.filter(domain_id=theirs.id).count() == 0
+
+
+async def test_two_concurrent_deactivations_of_the_last_two_admins_leave_one(
+    client: GraphQLClient,
+) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    first = await PortalUser.get(domain_id=domain.id)
+    second = await make_user(domain, roles=[Role.SYSTEM_ADMIN])
+    answers = await asyncio.gather(
+        *(_send(client.http, "DELETE", f"/Users/{user.id}", token) for user in (first, second))
+    )
+    assert sorted(answer.status_code for answer in answers) == [204, 400]
+    refused = next(answer for answer in answers if answer.status_code == 400)
+    assert refused.json()["scimType"] == "mutability"
+    assert (
+        await PortalUser.filter(
+            domain_id=domain.id, active=True, roles__contains=",SYSTEM_ADMIN,"
+        ).count()
+        == 1
+    )
+    assert await AuditEvent.filter(action="USER_DEACTIVATED").count() == 1
+
+
+async def test_a_scim_token_is_no_graphql_token(client: GraphQLClient) -> None:
+    token = await scim_token(await make_domain())
+    result = await client.execute("{ me { email } }", token=token)
+    assert result.code == "UNAUTHENTICATED"
