@@ -1,7 +1,7 @@
 """Every benchmark, one after the other: ``make bench`` or ``python -m bench.run_all``.
 
-Scripts other engineers add (bench/bulk_enable.py, bench/audit_pages.py, bench/portal.py)
-run when present.
+Scripts other engineers add (bench/bulk_enable.py, bench/outbox_cost.py, bench/audit_pages.py,
+bench/portal.py) run when present.
 A script that fails is reported and the others still run; the exit status says whether all
 ran.
 """
@@ -19,8 +19,10 @@ SCRIPTS = [
     "login_burst",
     "middleware",
     "bulk_enable",
+    "outbox_cost",
     "audit_pages",
     "portal",
+    "mail_delivery",
     "scim",
 ]
 

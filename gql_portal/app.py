@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql_portal.accounts.password_links import finish_password_resets
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
@@ -24,10 +25,14 @@ from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
 from gql_portal.http.cors import CorsMiddleware
 from gql_portal.http.graphiql import graphiql_routes
+from gql_portal.http.import_route import PATH as IMPORT_PATH
+from gql_portal.http.import_route import ImportEndpoint
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.http.portal import portal_routes
+from gql_portal.notifications.delivery import MailDelivery, refresh_backlog_gauges
+from gql_portal.notifications.transport import check_mail_settings
 from gql_portal.settings import Settings, get_settings
 
 log = logging.getLogger("gql_portal")
@@ -67,6 +72,7 @@ def create_app(
     """
     settings = settings or get_settings()
     load_keys(settings)  # fail at start, not at the first enrollment
+    check_mail_settings(settings)  # production mails through SMTP, never a local Maildir
     production = settings.is_production
     schema = build_schema(settings)
     cors_origins = exact_origins(settings.cors_origins)  # a bad list fails the start
@@ -95,11 +101,18 @@ def create_app(
             audit_maintenance = AuditMaintenance() if settings.redis_url is None else None
             if audit_maintenance is not None:
                 audit_maintenance.start()
+            # ... nor delivers the outbox: this process does, in the background.
+            mail_delivery = MailDelivery(settings) if settings.redis_url is None else None
+            if mail_delivery is not None:
+                mail_delivery.start()
             try:
                 yield
             finally:
+                if mail_delivery is not None:
+                    await mail_delivery.stop()
                 if audit_maintenance is not None:
                     await audit_maintenance.stop()
+                await finish_password_resets()
                 await bulk_dispatcher.close()
         await close_db()
 
@@ -107,8 +120,9 @@ def create_app(
         edge=partial(EdgeMiddleware, production=production) if middleware else None,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(IMPORT_PATH, ImportEndpoint(graphql)),
             WebSocketRoute("/graphql", graphql),
-            *ops_routes(settings),
+            *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
             *scim_routes(),
             *portal_routes(),
@@ -118,7 +132,11 @@ def create_app(
             # Only when origins are listed: the default stack pays nothing for CORS.
             *([Middleware(CorsMiddleware, origins=cors_origins)] if cors_origins else []),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                paths={IMPORT_PATH: max(settings.import_max_bytes, settings.max_body_bytes)},
+            ),
         ]
         if middleware
         else [],

@@ -22,8 +22,11 @@ def _serve(args: argparse.Namespace) -> int:
     from gql_portal.crypto import load_keys
     from gql_portal.http.server import apply_flags, serve
     from gql_portal.http.supervisor import ListenError
+    from gql_portal.notifications.transport import check_mail_settings
 
-    load_keys(apply_flags(vars(args)))  # one line for a missing production key, not a traceback
+    settings = apply_flags(vars(args))
+    load_keys(settings)  # one line for a missing production key, not a traceback
+    check_mail_settings(settings)  # ... or a missing SMTP_URL
     try:
         return serve(host=args.host, port=args.port, workers=args.workers)
     except ListenError as error:
@@ -150,6 +153,19 @@ def _bulk_enable(args: argparse.Namespace) -> int:
 
     roles = [Role(role) for role in args.role] if args.role else None
     return _run_db(lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run))
+
+
+def _import_users(args: argparse.Namespace) -> int:
+    from gql_portal.bulk.command import import_users
+
+    return _run_db(
+        lambda: import_users(
+            domain_name=args.domain,
+            path=Path(args.file),
+            dry_run=args.dry_run,
+            enable_two_factor=args.enable_two_factor,
+        )
+    )
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -314,6 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_argument("--dry-run", action="store_true", help="count the users, change nothing")
     bulk.set_defaults(handler=_bulk_enable)
 
+    imports = command(
+        "import-users", "create and update a domain's users from a CSV, with a progress bar"
+    )
+    imports.add_argument("--domain", required=True, help="the domain's name")
+    imports.add_argument("file", help="CSV with the header email,display_name,roles")
+    imports.add_argument(
+        "--dry-run", action="store_true", help="report what each row would do, change nothing"
+    )
+    imports.add_argument(
+        "--enable-two-factor", action="store_true", help="enable 2FA for the imported users"
+    )
+    imports.set_defaults(handler=_import_users)
+
     audit = command("audit", "check the audit log's hash chain")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     for name, text in (
@@ -341,6 +370,7 @@ def _setting_problem(error: ValidationError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from gql_portal.crypto import EncryptionKeyError
     from gql_portal.errors import PortalError
+    from gql_portal.notifications.transport import MailSettingsError
     from gql_portal.unknown_settings import unknown_setting_warnings
 
     args = build_parser().parse_args(argv)
@@ -349,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gql-portal: warning: {warning}", file=sys.stderr)
     try:
         return handler(args)
-    except (CommandError, EncryptionKeyError) as error:
+    except (CommandError, EncryptionKeyError, MailSettingsError) as error:
         print(f"gql-portal: {error}", file=sys.stderr)
     except PortalError as error:
         print(f"gql-portal: {error.message}", file=sys.stderr)

@@ -76,6 +76,32 @@ WORKERS_ALIVE = Gauge(
 BULK_JOB_USERS = Counter(
     "gql_portal_bulk_job_users_total", "Users handled by bulk jobs, by result.", ["result"]
 )
+NOTIFICATIONS_ENQUEUED = Counter(
+    "gql_portal_notifications_enqueued_total",
+    "Messages written to the outbox, by kind (in the transaction of their change).",
+    ["kind"],
+)
+NOTIFICATIONS_SENT = Counter(
+    "gql_portal_notifications_sent_total", "Messages the mail server (or the Maildir) accepted."
+)
+NOTIFICATIONS_RETRIED = Counter(
+    "gql_portal_notifications_retried_total",
+    "Failed delivery attempts that were rescheduled with back-off.",
+)
+NOTIFICATIONS_FAILED = Counter(
+    "gql_portal_notifications_failed_total",
+    "Messages given up on: FAILED after 24 h of attempts, or refused for good.",
+)
+NOTIFICATIONS_QUEUED = Gauge(
+    "gql_portal_notifications_queued",
+    "Messages waiting in the outbox (QUEUED), counted at each scrape.",
+    multiprocess_mode="mostrecent",
+)
+NOTIFICATIONS_BACKLOG_AGE = Gauge(
+    "gql_portal_notifications_backlog_age_seconds",
+    "Age of the oldest QUEUED message that is due, at each scrape (0: nothing is waiting).",
+    multiprocess_mode="mostrecent",
+)
 
 
 @lru_cache(maxsize=4096)

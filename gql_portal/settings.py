@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # An arq job works this long, then requeues itself (arq's job timeout must stay above it).
     bulk_slice_seconds: float = Field(default=120, gt=0)
 
+    # importUsers documents and import files: 100,000 rows of about 100 bytes need ~10 MB,
+    # far above max_body_bytes, so POST /graphql/import takes bodies up to this size.
+    import_max_bytes: int = Field(default=20_000_000, ge=1024)
+
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=10)
@@ -77,7 +81,19 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("database_url", "redis_url", "encryption_keys", "public_origin")
+    # Mail (CONTRACT section 11, gql_portal/notifications/). smtp_url holds the password:
+    # repr=False, and nothing logs it. Without it, mail goes to the Maildir data_dir/mail.
+    smtp_url: str | None = Field(default=None, repr=False)
+    mail_from: str = "gql_portal <no-reply@localhost>"
+    public_url: str = "http://127.0.0.1:8000"  # the portal's address, in the links of messages
+    mail_rate: float = Field(default=50, ge=0)  # messages per second and sender; 0 = unlimited
+    mail_batch_size: int = Field(default=100, ge=1, le=1000)  # claimed, sent, marked together
+    # A sender's claim on its batch: a killed sender's messages go out again after it.
+    mail_lease_seconds: float = Field(default=60, gt=0)
+    mail_retry_seconds: float = Field(default=30, gt=0)  # first back-off; doubles up to 1 h
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+
+    @field_validator("database_url", "redis_url", "encryption_keys", "public_origin", "smtp_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -91,6 +107,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'gql_portal.sqlite3').resolve()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
 
     @property
     def trusted_proxy_list(self) -> list[str]:

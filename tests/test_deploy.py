@@ -235,6 +235,7 @@ def app_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env.update(
         GQL_PORTAL_ENVIRONMENT="production",
         GQL_PORTAL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        GQL_PORTAL_SMTP_URL=f"smtp://127.0.0.1:{_free_port()}",  # nothing listens: mail waits
         GQL_PORTAL_DATA_DIR=str(tmp_path / "data"),
         GQL_PORTAL_TRUSTED_PROXIES="127.0.0.1",
         GQL_PORTAL_LOG_LEVEL="WARNING",
@@ -371,6 +372,7 @@ async def production_env(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
         GQL_PORTAL_DATABASE_URL=url,
         GQL_PORTAL_REDIS_URL=TEST_REDIS_URL,
         GQL_PORTAL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        GQL_PORTAL_SMTP_URL=f"smtp://127.0.0.1:{_free_port()}",  # nothing listens: mail waits
         GQL_PORTAL_TRUSTED_PROXIES="127.0.0.1",
         GQL_PORTAL_DATA_DIR=str(tmp_path / "data"),
         GQL_PORTAL_LOG_LEVEL="WARNING",

@@ -10,6 +10,8 @@ from gql_portal.db import close_db, init_db
 from gql_portal.settings import get_settings
 from workers.audit import AUDIT_CRON_JOBS
 from workers.bulk import BULK_CRON_JOBS, BULK_FUNCTIONS
+from workers.mail import start_mail_delivery, stop_mail_delivery
+from workers.notifications import NOTIFICATION_CRON_JOBS
 
 
 async def health(ctx: dict[str, Any]) -> str:
@@ -22,9 +24,11 @@ async def purge_throttles(ctx: dict[str, Any]) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     await init_db(get_settings())
+    await start_mail_delivery(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await stop_mail_delivery(ctx)
     await close_db()
 
 
@@ -40,6 +44,7 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         *BULK_CRON_JOBS,
         *AUDIT_CRON_JOBS,
+        *NOTIFICATION_CRON_JOBS,
         cron(purge_throttles, second={30}, timeout=300),  # expired login throttles, each minute
     ]
     on_startup = startup

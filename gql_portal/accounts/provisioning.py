@@ -19,7 +19,15 @@ from tortoise.transactions import in_transaction
 
 from gql_portal.accounts.admin_guard import lock_admin_counts
 from gql_portal.accounts.authorization import SYSTEM_ADMINS, require_role
-from gql_portal.accounts.models import PasswordSecurityRules, Role, User, decode_roles, encode_roles
+from gql_portal.accounts.links import LinkRecipient, create_links
+from gql_portal.accounts.models import (
+    AccountLinkPurpose,
+    PasswordSecurityRules,
+    Role,
+    User,
+    decode_roles,
+    encode_roles,
+)
 from gql_portal.accounts.passwords import hash_password
 from gql_portal.accounts.sessions import Viewer, revoke_user_sessions
 from gql_portal.accounts.throttle import throttle_key
@@ -32,6 +40,7 @@ from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, NotFoundError
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import fetch
 
@@ -134,7 +143,8 @@ async def create_user(
     using_db: BaseDBAsyncClient | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> User:
-    """``password`` None: an invited user, who cannot log in until they set one."""
+    """``password`` None: an invited user, who cannot log in until they set one: the
+    invitation (link and mail) is written in the user's transaction."""
     actor_user = _actor_user(actor)
     if actor_user is not None:
         await require_role(actor_user, SYSTEM_ADMINS, operation="createUser", meta=meta)
@@ -154,6 +164,9 @@ async def create_user(
         columns["password_changed_at"] = utcnow()
     async with _transaction(using_db) as connection:
         user = await insert_user(columns, using_db=connection)
+        if password is None:
+            invited = LinkRecipient(user.id, domain_id, user.email, user.display_name)
+            await create_links([invited], AccountLinkPurpose.INVITATION, using_db=connection)
         event: dict[str, Any] = {
             "via": via,
             "roles": [role.value for role in user.role_list],
@@ -302,6 +315,8 @@ async def set_user_active(
             details=event,
             using_db=connection,
         )
+        if not active:
+            await notices.account_deactivated(user, actor_user, connection)
     return user
 
 

@@ -23,13 +23,16 @@ from gql_portal.bulk.mutations import BulkMutations
 from gql_portal.bulk.queries import BulkQueries
 from gql_portal.bulk.subscriptions import BulkSubscriptions
 from gql_portal.http.graphql_metrics import OperationMetrics
+from gql_portal.notifications.queries import NotificationQueries
 from gql_portal.rules.mutations import RulesMutations
 from gql_portal.scim.mutations import ScimMutations
 from gql_portal.scim.queries import ScimQueries
 from gql_portal.settings import Settings, get_settings
 from gql_portal.two_factor.mutations import TwoFactorMutations
 
-Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries, ScimQueries))
+Query = merge_types(
+    "Query", (AccountQueries, AuditQueries, BulkQueries, NotificationQueries, ScimQueries)
+)
 Mutation = merge_types(
     "Mutation",
     (

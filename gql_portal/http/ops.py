@@ -100,7 +100,11 @@ async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> object:
         return _DOWN
 
 
-def ops_routes(settings: Settings) -> list[Route]:
+def ops_routes(
+    settings: Settings, *, refresh: Callable[[], Awaitable[None]] | None = None
+) -> list[Route]:
+    """``refresh`` updates gauges read from the database (the outbox's backlog) before
+    each scrape of ``/metrics``."""
     probe_database = database_probe(settings.resolved_database_url)
     probe_redis = redis_probe(settings.redis_url) if settings.redis_url else None
 
@@ -131,9 +135,18 @@ def ops_routes(settings: Settings) -> list[Route]:
             status_code=200 if ready else 503,
         )
 
+    async def refresh_gauges() -> None:
+        if refresh is None:
+            return
+        try:
+            await asyncio.wait_for(refresh(), PROBE_TIMEOUT_SECONDS)
+        except Exception as error:  # the database is down: the gauges keep their last value
+            log.warning("metrics: gauges not refreshed: %s", fault_name(error))
+
     async def metrics_endpoint(request: Request) -> Response:
         if probe_redis is not None:
             metrics.WORKERS_ALIVE.set(await workers_alive() or 0)
+        await refresh_gauges()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -11,6 +11,27 @@ class NotificationStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class NotificationKind(StrEnum):
+    TWO_FACTOR_ENABLED = "TWO_FACTOR_ENABLED"
+    ENROLLMENT_REMINDER = "ENROLLMENT_REMINDER"
+    AUTHENTICATOR_ADDED = "AUTHENTICATOR_ADDED"
+    TWO_FACTOR_DISABLED = "TWO_FACTOR_DISABLED"
+    TWO_FACTOR_RESET = "TWO_FACTOR_RESET"
+    RECOVERY_CODE_USED = "RECOVERY_CODE_USED"
+    RECOVERY_CODES_REGENERATED = "RECOVERY_CODES_REGENERATED"
+    CODE_STEP_LOCKED = "CODE_STEP_LOCKED"
+    PASSWORD_CHANGED = "PASSWORD_CHANGED"
+    ACCOUNT_DEACTIVATED = "ACCOUNT_DEACTIVATED"
+    JOB_FINISHED = "JOB_FINISHED"
+    INVITATION = "INVITATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+# What a domain may turn off (PasswordSecurityRules.optional_notifications_enabled): every
+# other kind tells a user of a change to their own account and is always sent.
+OPTIONAL_KINDS = frozenset({NotificationKind.ENROLLMENT_REMINDER, NotificationKind.JOB_FINISHED})
+
+
 class Notification(Model):
     # The outbox: one message to one recipient, written in the transaction of the change
     # that causes it, delivered later by the worker. Its Message-ID is derived from its id.

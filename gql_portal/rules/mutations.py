@@ -30,6 +30,7 @@ class RulesMutations:
                 enrollment_grace_period_hours=input.enrollment_grace_period_hours,
                 min_password_length=input.min_password_length,
                 audit_retention_days=input.audit_retention_days,
+                optional_notifications_enabled=input.optional_notifications_enabled,
             ),
             meta=info.context.meta,
         )

@@ -24,6 +24,7 @@ class RulesChange:
     enrollment_grace_period_hours: int | None = None
     min_password_length: int | None = None
     audit_retention_days: int | None = None
+    optional_notifications_enabled: bool | None = None
 
 
 def _validate(change: RulesChange) -> dict[str, Any]:
@@ -50,6 +51,8 @@ def _validate(change: RulesChange) -> dict[str, Any]:
                 field="auditRetentionDays",
             )
         values["audit_retention_days"] = days
+    if (optional := change.optional_notifications_enabled) is not None:
+        values["optional_notifications_enabled"] = optional
     return values
 
 

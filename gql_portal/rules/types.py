@@ -18,6 +18,10 @@ class PasswordSecurityRulesType:
     audit_retention_days: int = strawberry.field(
         description="Audit events older than this are deleted; 0 keeps them forever."
     )
+    optional_notifications_enabled: bool = strawberry.field(
+        description="Reminders before an enrollment deadline and bulk job summaries by mail. "
+        "Security messages (any change to a user's second factor or account) are always sent."
+    )
     updated_at: datetime | None
     model: strawberry.Private[PasswordSecurityRules]
 
@@ -28,6 +32,7 @@ class PasswordSecurityRulesType:
             enrollment_grace_period_hours=rules.enrollment_grace_period_hours,
             min_password_length=rules.min_password_length,
             audit_retention_days=rules.audit_retention_days,
+            optional_notifications_enabled=rules.optional_notifications_enabled,
             updated_at=rules.updated_at,
             model=rules,
         )
@@ -51,3 +56,4 @@ class PasswordSecurityRulesInput:
     enrollment_grace_period_hours: int | None = None
     min_password_length: int | None = None
     audit_retention_days: int | None = None
+    optional_notifications_enabled: bool | None = None

@@ -12,6 +12,7 @@ from gql_portal.accounts.sessions import revoke_user_sessions
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.rules.services import require_two_factor_available
 from gql_portal.two_factor.models import RecoveryCode, TotpAuthenticator, TotpEnrollment
@@ -51,6 +52,7 @@ async def enable_user_two_factor(*, actor: User, user_id: str, meta: RequestMeta
                 details={"enrollmentDeadline": deadline.isoformat() if deadline else None},
                 using_db=connection,
             )
+            await notices.two_factor_enabled(target, deadline, connection)
     return await User.get(id=target.id)
 
 
@@ -73,6 +75,7 @@ async def disable_user_two_factor(*, actor: User, user_id: str, meta: RequestMet
                 target=target,
                 using_db=connection,
             )
+            await notices.two_factor_disabled(target, actor, connection)
     return await User.get(id=target.id)
 
 
@@ -108,4 +111,5 @@ async def reset_user_two_factor(*, actor: User, user_id: str, meta: RequestMeta)
                 },
                 using_db=connection,
             )
+            await notices.two_factor_reset(target, actor, connection)
     return await User.get(id=target.id)

@@ -22,6 +22,7 @@ from gql_portal.errors import (
     TooManyAttemptsError,
     UnauthenticatedError,
 )
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import execute, fetch, is_postgres
 from gql_portal.two_factor import totp
@@ -136,6 +137,7 @@ async def code_attempt(
                             else None,
                         },
                     )
+                    await notices.code_step_locked(user, attempt.locked_until, connection)
     if not attempt.refused and not accepted and attempt.locks_on_failure and attempt.failures >= 5:
         metrics.record_lockout("totp")  # after commit, like the TOTP_LOCKED_OUT event
     if attempt.refused_until is not None:

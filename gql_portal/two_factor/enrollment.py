@@ -13,6 +13,7 @@ from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.crypto import decrypt_secret, encrypt_secret
 from gql_portal.errors import BadUserInputError, TwoFactorNotAvailableError
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.settings import get_settings
 from gql_portal.sql import execute
@@ -129,6 +130,7 @@ async def confirm_enrollment(*, viewer: Viewer, code: str, meta: RequestMeta) ->
             actor=user,
             target=user,
         )
+        await notices.authenticator_added(user, meta, connection)
 
     await code_attempt(
         viewer=viewer, operation="confirmTotpEnrollment", meta=meta, check=check, succeed=succeed

@@ -12,6 +12,7 @@ from gql_portal.accounts.sessions import Viewer
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.errors import BadUserInputError
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor.attempt import (
     code_attempt,
@@ -90,6 +91,7 @@ async def regenerate_recovery_codes(*, viewer: Viewer, code: str, meta: RequestM
             actor=user,
             target=user,
         )
+        await notices.recovery_codes_regenerated(user, meta, connection)
 
     await code_attempt(
         viewer=viewer,

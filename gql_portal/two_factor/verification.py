@@ -9,6 +9,7 @@ from gql_portal.accounts.sessions import Viewer, issue_session, revoke_session
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event
 from gql_portal.errors import BadUserInputError, UnauthenticatedError
+from gql_portal.notifications import notices
 from gql_portal.request_meta import RequestMeta
 from gql_portal.two_factor import recovery
 from gql_portal.two_factor.attempt import (
@@ -78,14 +79,16 @@ async def verify_recovery_code(*, viewer: Viewer, code: str, meta: RequestMeta) 
 
     async def succeed(now: datetime, connection: BaseDBAsyncClient) -> None:
         outcome.append(await exchange_session(viewer, meta, connection))
+        remaining = await recovery.remaining(user.id, connection)
         await record_audit_event(
             using_db=connection,
             action=AuditAction.RECOVERY_CODE_USED,
             meta=meta,
             actor=user,
             target=user,
-            details={"remaining": await recovery.remaining(user.id, connection)},
+            details={"remaining": remaining},
         )
+        await notices.recovery_code_used(user, remaining, meta, connection)
 
     await code_attempt(
         viewer=viewer, operation="verifyRecoveryCode", meta=meta, check=check, succeed=succeed

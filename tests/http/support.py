@@ -27,7 +27,10 @@ def settings_with(**changes: Any) -> Settings:
 
 def production_settings(**changes: Any) -> Settings:
     return settings_with(
-        environment="production", encryption_keys=Fernet.generate_key().decode(), **changes
+        environment="production",
+        encryption_keys=Fernet.generate_key().decode(),
+        smtp_url="smtp://127.0.0.1:25",  # production needs one; these tests send nothing
+        **changes,
     )
 
 

@@ -118,6 +118,7 @@ export async function render(main, app) {
   const days = charts.twoFactorAdoption.map((point) => point.day);
   put(main, 
     ...heading("Audit log"),
+    h("p", null, "Mail sent to users about these changes: ", h("a", { href: "#/notifications", text: "Notifications" }), "."),
     h("div", { class: "charts" }, adoptionChart(charts.twoFactorAdoption), eventsChart(charts.auditSummary, days)),
     h("h2", { text: "Events" }),
     filterForm.element,

@@ -2,13 +2,19 @@
 // Security Administrator turns it on and off, a System Administrator only off, others read.
 
 import { run } from "../api.js";
-import { field, formatTime, h, input, put, uid } from "../dom.js";
+import { field, formatTime, h, input, put, subNav, uid } from "../dom.js";
 import { banner, form, heading } from "../forms.js";
 
 const NUMBERS = [
   ["enrollmentGracePeriodHours", "Grace period for setting up two-factor authentication (hours)", "0 means users must set it up at their next sign-in."],
   ["minPasswordLength", "Minimum password length", "In characters."],
   ["auditRetentionDays", "Keep audit events for (days)", "Older events are deleted. 0 keeps them forever."],
+];
+
+// The pages of Client Settings; Provisioning is a System Administrator's only.
+export const SETTINGS_PAGES = [
+  ["settings", "Password Security Rules"],
+  ["settings/provisioning", "Provisioning"],
 ];
 
 function changedBy(rules) {
@@ -56,6 +62,26 @@ export async function render(main, app) {
       }),
     });
   }
+  // Reminders and job summaries may be turned off; the security messages never can.
+  const mailId = uid("optional-mail");
+  const mailBox = h("input", {
+    type: "checkbox",
+    id: mailId,
+    class: "checkbox__input",
+    checked: rules.optionalNotificationsEnabled,
+    disabled: !security,
+    "aria-describedby": `${mailId}-hint`,
+  });
+  const mailBlock = h(
+    "div",
+    { class: "field" },
+    h("div", { class: "checkbox" }, mailBox, h("label", { for: mailId, class: "checkbox__label", text: "Send reminders and job summaries" })),
+    h("p", {
+      class: "hint",
+      id: `${mailId}-hint`,
+      text: "Mail before an enrollment deadline, and to the administrator when a bulk job or import ends. Security messages (a change to a user's second factor, password or account) are always sent and cannot be turned off.",
+    }),
+  );
   const status = h("div", { class: "form-status", "aria-live": "polite" });
   const who = h("p", { class: "hint", "data-testid": "rules-changed-by", text: changedBy(rules) });
 
@@ -69,7 +95,7 @@ export async function render(main, app) {
   const settingsForm = form({
     fields,
     submit: "Update",
-    extra: [],
+    extra: [mailBlock],
     async onSubmit({ showErrors, showApiError }) {
       status.replaceChildren();
       const inputValues = {};
@@ -80,6 +106,7 @@ export async function render(main, app) {
           if (!/^[0-9]+$/.test(raw)) problems.push([name, `${label.replace(/ \(.*\)$/, "")} must be a whole number, 0 or more`]);
           else if (Number(raw) !== rules[name]) inputValues[name] = Number(raw);
         }
+        if (mailBox.checked !== rules.optionalNotificationsEnabled) inputValues.optionalNotificationsEnabled = mailBox.checked;
       }
       if (problems.length) {
         showErrors(problems);
@@ -94,6 +121,7 @@ export async function render(main, app) {
         }
       } catch (error) {
         toggle.checked = rules.twoFactorEnabled;
+        mailBox.checked = rules.optionalNotificationsEnabled;
         showApiError(error);
         return;
       }
@@ -111,6 +139,7 @@ export async function render(main, app) {
   if (!editable) settingsForm.submitButton.hidden = true;
   put(main, 
     ...heading("Password Security Rules", "Client Settings"),
+    system ? subNav("Client Settings", SETTINGS_PAGES, "settings") : null,
     status,
     settingsForm.element,
     who,
