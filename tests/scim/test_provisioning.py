@@ -32,7 +32,6 @@ def okta_user(email: str, **extra: Any) -> dict[str, Any]:
         "locale": "en-US",
         "externalId": "00u1dhhb1fkIGP7RL1d8",
         "groups": [],
-        "password": "never-stored-1",
         "active": True,
         **extra,
     }
@@ -107,7 +106,6 @@ async def test_oktas_sequence(client: GraphQLClient) -> None:
         assert event.actor_id is None and event.domain_id == domain.id
         assert event.details and event.details["via"] == "scim"
         assert event.details["tokenId"] == record.id and event.details["tokenLabel"] == "Okta"
-        assert "never-stored-1" not in str(event.details)
 
 
 async def test_entras_sequence(client: GraphQLClient) -> None:
@@ -360,3 +358,31 @@ async def test_a_scim_token_is_no_graphql_token(client: GraphQLClient) -> None:
     token = await scim_token(await make_domain())
     result = await client.execute("{ me { email } }", token=token)
     assert result.code == "UNAUTHENTICATED"
+
+
+async def test_a_password_sent_at_creation_is_the_users_and_never_afterwards(
+    client: GraphQLClient,
+) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    http = client.http
+    short = await _send(http, "POST", "/Users", token, okta_user("a@example.org", password="short"))
+    assert short.status_code == 400 and short.json()["scimType"] == "invalidValue"
+    assert await PortalUser.filter(email_normalized="a@example.org").count() == 0
+    created = await _send(
+        http, "POST", "/Users", token, okta_user("a@example.org", password="long-enough-pass-1")
+    )
+    assert created.status_code == 201 and "password" not in created.json()
+    login = await client.login("a@example.org", "long-enough-pass-1")
+    assert login["status"] == "AUTHENTICATED"
+    event = await AuditEvent.get(action="USER_CREATED", target_email="a@example.org")
+    assert "long-enough-pass-1" not in str(event.details)
+    user_id = created.json()["id"]
+    for method, body in (
+        ("PUT", okta_user("a@example.org", password="another-password-2")),
+        ("PATCH", {"schemas": [PATCH_SCHEMA],
+                   "Operations": [{"op": "replace", "path": "password", "value": "x" * 20}]}),
+    ):  # fmt: skip
+        response = await _send(http, method, f"/Users/{user_id}", token, body)
+        assert response.status_code == 400 and response.json()["scimType"] == "invalidValue"
+    assert (await client.login("a@example.org", "long-enough-pass-1"))["status"] == "AUTHENTICATED"
