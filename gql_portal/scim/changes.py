@@ -48,6 +48,15 @@ def scim_refusal(error: BadUserInputError) -> SCIMException:
     return InvalidValueException(detail=error.message)
 
 
+def refuse_password_change(resource: Any) -> None:
+    """A password is set once, at creation; afterwards it is the user's own
+    (changePassword, a reset link): refused, not silently dropped."""
+    if resource.password is not None:
+        raise InvalidValueException(
+            detail="password can be set only when the user is created; users change their own"
+        )
+
+
 @asynccontextmanager
 async def _provisioning() -> AsyncIterator[Any]:
     """One transaction for the request's changes, their refusals as SCIM errors."""
@@ -59,7 +68,8 @@ async def _provisioning() -> AsyncIterator[Any]:
 
 
 async def create_user(*, token: ScimToken, body: dict[str, Any], meta: RequestMeta) -> User:
-    """No password over SCIM: the user is invited (issue 15) and chooses one."""
+    """A password the identity provider sends is the user's (the domain's minimum length;
+    hashed off the event loop by provisioning); without one the user is invited."""
     resource = RequestUser.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     wanted = from_resource(resource)
     async with _provisioning() as connection:
@@ -68,7 +78,7 @@ async def create_user(*, token: ScimToken, body: dict[str, Any], meta: RequestMe
             email=wanted.email,
             display_name=wanted.display_name,
             roles=wanted.roles or [Role.USER],
-            password=None,
+            password=resource.password,
             actor=None,
             meta=meta,
             via=VIA,
@@ -140,6 +150,7 @@ async def replace_user(
     identity provider that does not manage roles must not strip an admin's)."""
     user = await get_user(domain_id=token.domain_id, user_id=user_id)
     resource = RequestUser.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    refuse_password_change(resource)
     return await _apply(token=token, user=user, wanted=from_resource(resource), meta=meta)
 
 
@@ -152,6 +163,7 @@ async def patch_user(
     # the PATCH removes. A name the PATCH sets still names the user.
     current.name = None
     resource = patched(current, body)
+    refuse_password_change(resource)
     wanted = from_resource(resource)
     if wanted.roles is None:
         # The stored user always has roles: none left means every one was removed.

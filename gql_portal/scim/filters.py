@@ -40,6 +40,11 @@ _ALLOWED = {
 }
 
 
+# The names as RFC 7643 spells them, for the messages.
+_SPELLED = {"id": "id", "username": "userName", "emails.value": "emails.value",
+            "active": "active", "externalid": "externalId"}  # fmt: skip
+
+
 def _name(path: AttrPath, prefix: str | None = None) -> str:
     if path.uri is not None and path.uri.lower() != USER_SCHEMA.lower():
         raise InvalidFilterException(detail=f"{path} is not an attribute of {USER_SCHEMA}")
@@ -65,7 +70,9 @@ def _comparison(name: str, op: CompareOperator, value: object) -> Q:
             "active, externalId, id)"
         )
     if op not in allowed:
-        raise InvalidFilterException(detail=f"{name} supports only {', '.join(sorted(allowed))}")
+        raise InvalidFilterException(
+            detail=f"{_SPELLED[name]} supports only {', '.join(sorted(allowed))}"
+        )
     if name == "active":
         if not isinstance(value, bool):
             raise InvalidFilterException(detail="active compares to true or false")

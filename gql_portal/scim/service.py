@@ -1,6 +1,7 @@
 """SCIM's reads of a token's domain: one user by id, and filtered pages of users.
 
-A page costs two statements whatever its size: one COUNT for totalResults, and one SELECT
+A page costs at most two statements whatever its size: one COUNT for totalResults (not
+needed when the page is the last one), and one SELECT
 whose ids come from an inner ``ORDER BY id LIMIT ... OFFSET ...`` over the index the filter
 uses ((domain_id, id), (domain_id, active, id), (domain_id, email_normalized) or
 (domain_id, external_id)): the skipped rows are index entries, never table rows.
@@ -41,11 +42,18 @@ async def list_users(
     if filter is not None and filter.strip():
         # The domain is ANDed outside: no `or` in the filter reaches another domain.
         condition = Q(condition, user_condition(filter))
-    total = await User.filter(condition).count()
-    if count == 0 or start_index > total:
-        return UserPage(total=total, start_index=start_index, users=[])
+    if count == 0:
+        return UserPage(
+            total=await User.filter(condition).count(), start_index=start_index, users=[]
+        )
     page_ids = (
         User.filter(condition).order_by("id").offset(start_index - 1).limit(count).values("id")
     )
-    users = await User.filter(id__in=Subquery(page_ids)).order_by("id")
+    users: list[User] = await User.filter(id__in=Subquery(page_ids)).order_by("id")
+    if len(users) < count and (users or start_index == 1):
+        # The page is the last one: the total is known without a COUNT (a userName
+        # lookup, the identity providers' most frequent request, costs one statement).
+        total = start_index - 1 + len(users)
+    else:
+        total = await User.filter(condition).count()
     return UserPage(total=total, start_index=start_index, users=users)

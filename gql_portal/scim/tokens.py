@@ -20,6 +20,7 @@ from gql_portal.errors import BadUserInputError, NotFoundError, UnauthenticatedE
 from gql_portal.inputs import int_id, text_problem
 from gql_portal.request_meta import RequestMeta
 from gql_portal.scim.models import ScimToken
+from gql_portal.sql import aliased_columns, fetch, from_row
 
 # Not a session token's `gqlp_`: a leaked one is recognisable for what it opens.
 TOKEN_PREFIX = "gqlps_"
@@ -122,7 +123,14 @@ async def resolve_token(token: str) -> ScimToken:
     """The live token behind a bearer value; anything else is UNAUTHENTICATED (401)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         raise UnauthenticatedError("Invalid or revoked SCIM token")
-    record: ScimToken | None = await ScimToken.get_or_none(token_hash=hash_token(token))
+    # Every SCIM request pays for this: one hand-written statement, not the ORM's build.
+    connection = ScimToken._meta.db
+    rows = await fetch(
+        connection,
+        f"SELECT {aliased_columns(ScimToken, 't')} FROM scim_tokens t WHERE t.token_hash = ?",
+        [hash_token(token)],
+    )
+    record = from_row(ScimToken, rows[0], "t") if rows else None
     if record is None or record.revoked_at is not None:
         raise UnauthenticatedError("Invalid or revoked SCIM token")
     now = utcnow()

@@ -2,6 +2,7 @@
 raw bodies those identity providers send: create, find by userName, PATCH active false,
 replace, paginate; every change audited with details.via "scim" and the token."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -31,7 +32,6 @@ def okta_user(email: str, **extra: Any) -> dict[str, Any]:
         "locale": "en-US",
         "externalId": "00u1dhhb1fkIGP7RL1d8",
         "groups": [],
-        "password": "never-stored-1",
         "active": True,
         **extra,
     }
@@ -106,7 +106,6 @@ async def test_oktas_sequence(client: GraphQLClient) -> None:
         assert event.actor_id is None and event.domain_id == domain.id
         assert event.details and event.details["via"] == "scim"
         assert event.details["tokenId"] == record.id and event.details["tokenLabel"] == "Okta"
-        assert "never-stored-1" not in str(event.details)
 
 
 async def test_entras_sequence(client: GraphQLClient) -> None:
@@ -331,3 +330,59 @@ async def test_another_domains_users_are_not_found_for_every_verb(
     created = await _send(client.http, "POST", "/Users", token, okta_user("stranger@example.org"))
     assert created.status_code == 201
     assert await AuditEvent.filter(domain_id=theirs.id).count() == 0
+
+
+async def test_two_concurrent_deactivations_of_the_last_two_admins_leave_one(
+    client: GraphQLClient,
+) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    first = await PortalUser.get(domain_id=domain.id)
+    second = await make_user(domain, roles=[Role.SYSTEM_ADMIN])
+    answers = await asyncio.gather(
+        *(_send(client.http, "DELETE", f"/Users/{user.id}", token) for user in (first, second))
+    )
+    assert sorted(answer.status_code for answer in answers) == [204, 400]
+    refused = next(answer for answer in answers if answer.status_code == 400)
+    assert refused.json()["scimType"] == "mutability"
+    assert (
+        await PortalUser.filter(
+            domain_id=domain.id, active=True, roles__contains=",SYSTEM_ADMIN,"
+        ).count()
+        == 1
+    )
+    assert await AuditEvent.filter(action="USER_DEACTIVATED").count() == 1
+
+
+async def test_a_scim_token_is_no_graphql_token(client: GraphQLClient) -> None:
+    token = await scim_token(await make_domain())
+    result = await client.execute("{ me { email } }", token=token)
+    assert result.code == "UNAUTHENTICATED"
+
+
+async def test_a_password_sent_at_creation_is_the_users_and_never_afterwards(
+    client: GraphQLClient,
+) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    http = client.http
+    short = await _send(http, "POST", "/Users", token, okta_user("a@example.org", password="short"))
+    assert short.status_code == 400 and short.json()["scimType"] == "invalidValue"
+    assert await PortalUser.filter(email_normalized="a@example.org").count() == 0
+    created = await _send(
+        http, "POST", "/Users", token, okta_user("a@example.org", password="long-enough-pass-1")
+    )
+    assert created.status_code == 201 and "password" not in created.json()
+    login = await client.login("a@example.org", "long-enough-pass-1")
+    assert login["status"] == "AUTHENTICATED"
+    event = await AuditEvent.get(action="USER_CREATED", target_email="a@example.org")
+    assert "long-enough-pass-1" not in str(event.details)
+    user_id = created.json()["id"]
+    for method, body in (
+        ("PUT", okta_user("a@example.org", password="another-password-2")),
+        ("PATCH", {"schemas": [PATCH_SCHEMA],
+                   "Operations": [{"op": "replace", "path": "password", "value": "x" * 20}]}),
+    ):  # fmt: skip
+        response = await _send(http, method, f"/Users/{user_id}", token, body)
+        assert response.status_code == 400 and response.json()["scimType"] == "invalidValue"
+    assert (await client.login("a@example.org", "long-enough-pass-1"))["status"] == "AUTHENTICATED"

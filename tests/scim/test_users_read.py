@@ -257,3 +257,10 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(
         counts.append(len(statements))
     # The token, the COUNT, the page.
     assert counts == [3, 3]
+    # A page that is the last one needs no COUNT: a userName lookup is the token and the page.
+    (one,) = await PortalUser.filter(domain_id=domain.id).order_by("id").limit(1)
+    with count_queries() as statements:
+        response = await client.http.get(
+            "/scim/v2/Users", params={"filter": f'userName eq "{one.email}"'}, headers=auth(token)
+        )
+    assert response.json()["totalResults"] == 1 and len(statements) == 2
