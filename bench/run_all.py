@@ -22,6 +22,8 @@ SCRIPTS = [
     "outbox_cost",
     "audit_pages",
     "portal",
+    "mail_delivery",
+    "scim",
 ]
 
 

@@ -12,10 +12,12 @@ from starlette.types import ASGIApp
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql_portal.accounts.password_links import finish_password_resets
 from gql_portal.api.export import export_audit_events
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
+from gql_portal.api.scim import scim_routes
 from gql_portal.api.view import GraphQLView
 from gql_portal.audit.maintenance import AuditMaintenance
 from gql_portal.bulk.dispatch import InProcessDispatcher, dispatcher_for
@@ -23,11 +25,13 @@ from gql_portal.crypto import load_keys
 from gql_portal.db import api_tortoise_config, close_db, ensure_data_dir
 from gql_portal.http.cors import CorsMiddleware
 from gql_portal.http.graphiql import graphiql_routes
+from gql_portal.http.import_route import PATH as IMPORT_PATH
+from gql_portal.http.import_route import ImportEndpoint
 from gql_portal.http.limits import BodyLimitMiddleware, BodyTimeoutMiddleware
 from gql_portal.http.middleware import EdgeMiddleware, last_resort
 from gql_portal.http.ops import ops_routes
 from gql_portal.http.portal import portal_routes
-from gql_portal.notifications.delivery import MailDelivery
+from gql_portal.notifications.delivery import MailDelivery, refresh_backlog_gauges
 from gql_portal.notifications.transport import check_mail_settings
 from gql_portal.settings import Settings, get_settings
 
@@ -108,6 +112,7 @@ def create_app(
                     await mail_delivery.stop()
                 if audit_maintenance is not None:
                     await audit_maintenance.stop()
+                await finish_password_resets()
                 await bulk_dispatcher.close()
         await close_db()
 
@@ -115,9 +120,11 @@ def create_app(
         edge=partial(EdgeMiddleware, production=production) if middleware else None,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(IMPORT_PATH, ImportEndpoint(graphql)),
             WebSocketRoute("/graphql", graphql),
-            *ops_routes(settings),
+            *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
+            *scim_routes(),
             *portal_routes(),
             *([] if production else graphiql_routes()),
         ],
@@ -125,7 +132,11 @@ def create_app(
             # Only when origins are listed: the default stack pays nothing for CORS.
             *([Middleware(CorsMiddleware, origins=cors_origins)] if cors_origins else []),
             Middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                paths={IMPORT_PATH: max(settings.import_max_bytes, settings.max_body_bytes)},
+            ),
         ]
         if middleware
         else [],

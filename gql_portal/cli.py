@@ -155,6 +155,19 @@ def _bulk_enable(args: argparse.Namespace) -> int:
     return _run_db(lambda: bulk_enable(domain_name=args.domain, roles=roles, dry_run=args.dry_run))
 
 
+def _import_users(args: argparse.Namespace) -> int:
+    from gql_portal.bulk.command import import_users
+
+    return _run_db(
+        lambda: import_users(
+            domain_name=args.domain,
+            path=Path(args.file),
+            dry_run=args.dry_run,
+            enable_two_factor=args.enable_two_factor,
+        )
+    )
+
+
 def _audit(args: argparse.Namespace) -> int:
     from gql_portal.audit.command import seal_domain, verify_domain
 
@@ -316,6 +329,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bulk.add_argument("--dry-run", action="store_true", help="count the users, change nothing")
     bulk.set_defaults(handler=_bulk_enable)
+
+    imports = command(
+        "import-users", "create and update a domain's users from a CSV, with a progress bar"
+    )
+    imports.add_argument("--domain", required=True, help="the domain's name")
+    imports.add_argument("file", help="CSV with the header email,display_name,roles")
+    imports.add_argument(
+        "--dry-run", action="store_true", help="report what each row would do, change nothing"
+    )
+    imports.add_argument(
+        "--enable-two-factor", action="store_true", help="enable 2FA for the imported users"
+    )
+    imports.set_defaults(handler=_import_users)
 
     audit = command("audit", "check the audit log's hash chain")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")

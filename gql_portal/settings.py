@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # An arq job works this long, then requeues itself (arq's job timeout must stay above it).
     bulk_slice_seconds: float = Field(default=120, gt=0)
 
+    # importUsers documents and import files: 100,000 rows of about 100 bytes need ~10 MB,
+    # far above max_body_bytes, so POST /graphql/import takes bodies up to this size.
+    import_max_bytes: int = Field(default=20_000_000, ge=1024)
+
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=10)
@@ -69,6 +73,11 @@ class Settings(BaseSettings):
     login_ip_window_minutes: int = Field(default=10, ge=1)
     # Logins waiting for a hashing thread beyond this answer TOO_MANY_ATTEMPTS at once.
     password_hash_queue: int = Field(default=32, ge=1)
+
+    # SCIM list pages (RFC 7644 3.4.2.4): the count when a client names none, and the most
+    # one page returns (a larger count gets this many).
+    scim_default_count: int = Field(default=100, ge=1, le=10_000)
+    scim_max_count: int = Field(default=1000, ge=1, le=10_000)
 
     log_level: str = "INFO"
 

@@ -92,3 +92,18 @@ def _aliased(model: type[Model], alias: str) -> tuple[tuple[str, str], ...]:
 def from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
     """The model object behind ``aliased_columns(model, alias)`` in a fetched row."""
     return model._init_from_db(**{column: row[key] for key, column in _aliased(model, alias)})
+
+
+def json_records(connection: BaseDBAsyncClient, columns: tuple[tuple[str, str], ...]) -> str:
+    """A FROM item ``r`` with one row per object of a JSON array given as ONE parameter:
+    ``jsonb_to_recordset`` on PostgreSQL, ``json_each`` on SQLite. A set-based write of a
+    whole chunk is then one statement with one parameter, whatever the chunk's size (no
+    bound-parameter limit, and PostgreSQL reuses the prepared statement).
+
+    ``columns`` are (name, PostgreSQL type) pairs; the names are the JSON keys.
+    """
+    if is_postgres(connection):
+        typed = ", ".join(f"{name} {kind}" for name, kind in columns)
+        return f"jsonb_to_recordset(CAST(? AS JSONB)) AS r({typed})"
+    extracted = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name, _ in columns)
+    return f"(SELECT {extracted} FROM json_each(?)) AS r"

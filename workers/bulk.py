@@ -1,4 +1,4 @@
-"""arq jobs for bulk enablement: thin wrappers around ``gql_portal.bulk.runner``."""
+"""arq jobs for bulk jobs of every kind: thin wrappers around ``gql_portal.bulk.runner``."""
 
 import logging
 from typing import Any
@@ -9,7 +9,7 @@ from arq.connections import ArqRedis
 
 from gql_portal.bulk.dispatch import ENABLE_JOB_FUNCTION, enqueue
 from gql_portal.bulk.recovery import resume_stale_jobs
-from gql_portal.bulk.runner import run_enablement_job
+from gql_portal.bulk.runner import run_bulk_job
 from gql_portal.dependencies import fault_name, is_unavailable
 from gql_portal.settings import get_settings
 from workers.resilient import retry_delay, skips_outages
@@ -18,10 +18,11 @@ log = logging.getLogger("gql_portal.worker")
 
 
 async def enable_two_factor_job(ctx: dict[str, Any], job_id: str) -> str | None:
-    # Work in slices below arq's job timeout; Retry puts the job straight back in the
+    # Any kind of bulk job (the name stays: jobs already queued carry it). Work in slices
+    # below arq's job timeout; Retry puts the job straight back in the
     # queue, where it resumes from its checkpoint (here or on another worker).
     try:
-        result = await run_enablement_job(job_id, time_limit=get_settings().bulk_slice_seconds)
+        result = await run_bulk_job(job_id, time_limit=get_settings().bulk_slice_seconds)
     except Exception as error:
         if not is_unavailable(error):
             raise

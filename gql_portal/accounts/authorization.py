@@ -5,7 +5,6 @@ from gql_portal.errors import ForbiddenError
 from gql_portal.request_meta import RequestMeta
 
 SECURITY_ADMINS = frozenset({Role.SECURITY_ADMIN})
-# Who manages users (CONTRACT section 10).
 SYSTEM_ADMINS = frozenset({Role.SYSTEM_ADMIN})
 DOMAIN_ADMINS = frozenset({Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN})
 # Also the roles that may list users, so the only ones shown fields about other users.

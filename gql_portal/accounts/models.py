@@ -164,6 +164,20 @@ class LoginIpThrottle(Model):
         table = "login_ip_throttles"
 
 
+class LinkThrottle(Model):
+    # Fixed-window counters of the account-link paths (accounts/link_throttle.py): reset
+    # requests per email and per client IP, bad link tokens per client IP. Keyed by
+    # crypto.keyed_identifier of "<scope>:<value>", so no typed text is stored.
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    count = fields.IntField(default=0)
+    # The window's end: the count restarts after it, and the maintenance purges from it.
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "link_throttles"
+
+
 class AccountLinkPurpose(StrEnum):
     INVITATION = "INVITATION"
     PASSWORD_RESET = "PASSWORD_RESET"

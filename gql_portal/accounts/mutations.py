@@ -1,6 +1,6 @@
 import strawberry
 
-from gql_portal.accounts import own_account, provisioning, services
+from gql_portal.accounts import own_account, password_links, provisioning, services
 from gql_portal.accounts.directory import parse_id
 from gql_portal.accounts.models import Role
 from gql_portal.accounts.presenters import present_user
@@ -48,11 +48,36 @@ class AccountMutations:
         clear_session_cookie(info.context)
         return logged_out
 
+    @strawberry.mutation(
+        description=(
+            "Mail a password reset link (single use, valid 30 minutes) to each active account"
+            " with this email. Always true, whatever the email names; TOO_MANY_ATTEMPTS when"
+            " this client asked too often. The request's token, if any, plays no part."
+        )
+    )
+    async def request_password_reset(self, info: Info, email: str) -> bool:
+        await password_links.request_password_reset(email=email, meta=info.context.meta)
+        return True
+
+    @strawberry.mutation(
+        description=(
+            "Set the password with an invitation or reset link's token (single use): the"
+            " domain's minimum length (BAD_USER_INPUT field password, the link stays usable),"
+            " revokes every session of the user. A bad, used or expired token answers"
+            " BAD_USER_INPUT field token. The request's token, if any, plays no part."
+        )
+    )
+    async def set_password(self, info: Info, token: str, password: str) -> bool:
+        await password_links.set_password_with_link(
+            token=token, password=password, meta=info.context.meta
+        )
+        return True
+
 
 @strawberry.input
 class CreateUserInput:
     email: str
-    display_name: str = ""
+    display_name: str | None = ""
     roles: list[Role] = strawberry.field(default_factory=lambda: [Role.USER])
     password: str | None = strawberry.field(
         default=None,
@@ -83,7 +108,7 @@ class UserAdminMutations:
         user = await provisioning.create_user(
             domain_id=viewer.user.domain_id,
             email=input.email,
-            display_name=input.display_name,
+            display_name=input.display_name or "",
             roles=input.roles,
             password=input.password,
             actor=viewer,

@@ -14,7 +14,7 @@ from gql_portal.accounts.passwords import (
 from gql_portal.accounts.sessions import Viewer, revoke_session, revoke_user_sessions
 from gql_portal.accounts.throttle import clear_login_attempts, count_login_attempt
 from gql_portal.accounts.validation import require_new_password
-from gql_portal.audit.models import AuditAction
+from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import record_audit_event
 from gql_portal.clock import utcnow
 from gql_portal.errors import BadUserInputError, NotFoundError
@@ -44,6 +44,15 @@ async def change_password(
             user.password_hash, current_password
         )
     if not matches:
+        # Seen in the audit log like a failed login: someone holding a session guesses.
+        await record_audit_event(
+            action=AuditAction.PASSWORD_CHANGED,
+            outcome=AuditOutcome.FAILURE,
+            meta=meta,
+            actor=user,
+            target=user,
+            details={"via": "graphql", "reason": "bad_credentials"},
+        )
         raise BadUserInputError("The current password is wrong", field="currentPassword")
     await clear_login_attempts(user.email_normalized)
     new_hash = await hash_password(new_password)

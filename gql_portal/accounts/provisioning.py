@@ -1,10 +1,11 @@
 """Users created, changed, deactivated and unlocked: the one place of CONTRACT section 10's
-rules, whoever calls (GraphQL, the CSV import, SCIM, the CLI's validation).
+rules, whoever calls (GraphQL, the CSV import, SCIM, the CLI's validation); the two role
+rules themselves are admin_guard's, shared with the import's set-based chunks.
 
 Each function runs in one transaction with its audit event (``using_db`` joins a caller's
 transaction instead), writes nothing and no event for a change that changes nothing, and
-names its caller in ``details.via``. The last-admin rule locks the domain's rules row
-before it counts (PostgreSQL ``FOR UPDATE``; SQLite transactions begin IMMEDIATE), so two
+names its caller in ``details.via`` (``details`` adds the caller's own keys, e.g. SCIM's
+token). A role change or deactivation locks the domain first (admin_guard), so two
 concurrent changes that would each leave one admin cannot both pass.
 """
 
@@ -16,8 +17,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from gql_portal.accounts.admin_guard import lock_admin_counts
 from gql_portal.accounts.authorization import SYSTEM_ADMINS, require_role
-from gql_portal.accounts.models import PasswordSecurityRules, Role, User, decode_roles, encode_roles
+from gql_portal.accounts.links import LinkRecipient, create_links
+from gql_portal.accounts.models import (
+    AccountLinkPurpose,
+    PasswordSecurityRules,
+    Role,
+    User,
+    decode_roles,
+    encode_roles,
+)
 from gql_portal.accounts.passwords import hash_password
 from gql_portal.accounts.sessions import Viewer, revoke_user_sessions
 from gql_portal.accounts.throttle import throttle_key
@@ -35,8 +45,6 @@ from gql_portal.request_meta import RequestMeta
 from gql_portal.sql import fetch
 
 Via = Literal["graphql", "import", "scim"]
-# The roles a domain always keeps at least one active holder of.
-KEPT_ROLES = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN)
 MAX_EXTERNAL_ID_LENGTH = 255
 # What an invited user's password_hash holds until they set one: no password matches it.
 NO_PASSWORD = ""
@@ -83,7 +91,8 @@ def new_user_columns(
 
 
 def duplicate_email_error(email_normalized: str) -> BadUserInputError:
-    return BadUserInputError(f"{email_normalized} already exists", field="email")
+    # reason "taken": SCIM answers 409 uniqueness; GraphQL clients read the field.
+    return BadUserInputError(f"{email_normalized} already exists", field="email", reason="taken")
 
 
 async def insert_user(columns: dict[str, Any], *, using_db: BaseDBAsyncClient | None) -> User:
@@ -102,58 +111,9 @@ async def _transaction(using_db: BaseDBAsyncClient | None) -> AsyncIterator[Base
         yield connection
 
 
-async def lock_domain_rules(connection: BaseDBAsyncClient, domain_id: int) -> None:
-    """Serialises the domain's admin-changing transactions (a no-op statement lock on
-    SQLite, whose write transactions are serialised already)."""
-    await (
-        PasswordSecurityRules.filter(domain_id=domain_id)
-        .select_for_update()
-        .using_db(connection)
-        .values_list("id", flat=True)
-    )
-
-
-def roles_lost(user: User, *, roles_after: Collection[Role], active_after: bool) -> set[Role]:
-    """The kept roles whose active holders ``user`` leaves if it changes so."""
-    if not user.active:
-        return set()
-    return {
-        role
-        for role in KEPT_ROLES
-        if role in user.role_list and (not active_after or role not in roles_after)
-    }
-
-
-async def require_admins_kept(
-    connection: BaseDBAsyncClient,
-    *,
-    domain_id: int,
-    losing: Mapping[Role, Collection[int]],
-    field: str,
-) -> None:
-    """Refuse when the users in ``losing[role]`` are all the domain's active holders of
-    ``role``. Call inside the transaction, after lock_domain_rules: one COUNT per role,
-    also for a chunk of many users (the import)."""
-    for role, user_ids in losing.items():
-        if not user_ids:
-            continue
-        others = await (
-            User.filter(domain_id=domain_id, active=True, roles__contains=f",{role.value},")
-            .exclude(id__in=list(user_ids))
-            .using_db(connection)
-            .limit(1)
-            .values_list("id", flat=True)
-        )
-        if not others:
-            raise BadUserInputError(
-                f"The domain must keep at least one active {role.value}", field=field
-            )
-
-
-def require_not_own_roles(actor: User | None, user: User) -> None:
-    """Nobody changes their own roles (an admin could not undo a mistake of their own)."""
-    if actor is not None and actor.id == user.id:
-        raise BadUserInputError("You cannot change your own roles", field="roles")
+def role_rule_error(reason: str, *, field: str) -> BadUserInputError:
+    """A refusal of admin_guard's rules; ``reason`` lets SCIM answer its own scimType."""
+    return BadUserInputError(reason, field=field, reason="role_rule")
 
 
 async def _locked_user(connection: BaseDBAsyncClient, *, user_id: int, domain_id: int) -> User:
@@ -181,8 +141,10 @@ async def create_user(
     via: Via,
     external_id: str | None = None,
     using_db: BaseDBAsyncClient | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> User:
-    """``password`` None: an invited user, who cannot log in until they set one."""
+    """``password`` None: an invited user, who cannot log in until they set one: the
+    invitation (link and mail) is written in the user's transaction."""
     actor_user = _actor_user(actor)
     if actor_user is not None:
         await require_role(actor_user, SYSTEM_ADMINS, operation="createUser", meta=meta)
@@ -202,20 +164,24 @@ async def create_user(
         columns["password_changed_at"] = utcnow()
     async with _transaction(using_db) as connection:
         user = await insert_user(columns, using_db=connection)
-        details: dict[str, Any] = {
+        if password is None:
+            invited = LinkRecipient(user.id, domain_id, user.email, user.display_name)
+            await create_links([invited], AccountLinkPurpose.INVITATION, using_db=connection)
+        event: dict[str, Any] = {
             "via": via,
             "roles": [role.value for role in user.role_list],
             "invited": password is None,
+            **(details or {}),
         }
         if user.external_id is not None:
-            details["externalId"] = True
+            event["externalId"] = True
         await record_audit_event(
             action=AuditAction.USER_CREATED,
             meta=meta,
             actor=actor_user,
             target=user,
             domain_id=domain_id,
-            details=details,
+            details=event,
             using_db=connection,
         )
     return user
@@ -233,6 +199,7 @@ async def update_user(
     meta: RequestMeta,
     via: Via,
     using_db: BaseDBAsyncClient | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> User:
     """None leaves a value unchanged; ``external_id=""`` clears it. The event says what
     changed (roles from and to; a display name or external id only that it changed)."""
@@ -244,35 +211,37 @@ async def update_user(
     new_normalized = None if email is None else require_email(email)
     new_external = None if external_id is None else require_external_id(external_id)
     async with _transaction(using_db) as connection:
-        if new_roles is not None:
-            await lock_domain_rules(connection, domain_id)
+        # The domain's lock first, then the user's row: every writer takes them in this order.
+        guard = await lock_admin_counts(connection, domain_id) if new_roles is not None else None
         user = await _locked_user(connection, user_id=user_id, domain_id=domain_id)
         changes: dict[str, Any] = {}
-        details: dict[str, Any] = {"via": via}
+        event: dict[str, Any] = {"via": via, **(details or {})}
         if new_name is not None and new_name != user.display_name:
             changes["display_name"] = new_name
-            details["displayName"] = True
+            event["displayName"] = True
         if new_roles is not None and new_roles != user.role_list:
-            require_not_own_roles(actor_user, user)
-            lost = roles_lost(user, roles_after=new_roles, active_after=True)
-            await require_admins_kept(
-                connection,
-                domain_id=domain_id,
-                losing={role: [user.id] for role in lost},
-                field="roles",
+            assert guard is not None
+            refusal = guard.refusal(
+                user_id=user.id,
+                actor_id=None if actor_user is None else actor_user.id,
+                active=user.active,
+                before=user.roles,
+                after=encode_roles(new_roles),
             )
+            if refusal is not None:
+                raise role_rule_error(refusal, field="roles")
             changes["roles"] = encode_roles(new_roles)
-            details["roles"] = {
+            event["roles"] = {
                 "from": [role.value for role in user.role_list],
                 "to": [role.value for role in new_roles],
             }
         if email is not None and email.strip() != user.email:
             changes["email"] = email.strip()
             changes["email_normalized"] = new_normalized
-            details["email"] = {"from": user.email, "to": email.strip()}
+            event["email"] = {"from": user.email, "to": email.strip()}
         if external_id is not None and new_external != user.external_id:
             changes["external_id"] = new_external
-            details["externalId"] = True
+            event["externalId"] = True
         if not changes:
             return user
         changes["updated_at"] = utcnow()
@@ -287,7 +256,7 @@ async def update_user(
             actor=actor_user,
             target=user,
             domain_id=domain_id,
-            details=details,
+            details=event,
             using_db=connection,
         )
     return user
@@ -302,6 +271,7 @@ async def set_user_active(
     meta: RequestMeta,
     via: Via,
     using_db: BaseDBAsyncClient | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> User:
     """Deactivation revokes every session of the user in the same transaction and keeps
     their 2FA settings; reactivation lets them log in again (no session comes back)."""
@@ -312,22 +282,20 @@ async def set_user_active(
         else:
             await require_role(actor_user, SYSTEM_ADMINS, operation="deactivateUser", meta=meta)
     async with _transaction(using_db) as connection:
-        if not active:
-            await lock_domain_rules(connection, domain_id)
+        guard = await lock_admin_counts(connection, domain_id) if not active else None
         user = await _locked_user(connection, user_id=user_id, domain_id=domain_id)
         if user.active == active:
             return user
-        details: dict[str, Any] = {"via": via}
-        if not active:
+        event: dict[str, Any] = {"via": via, **(details or {})}
+        if guard is not None:
             if actor_user is not None and actor_user.id == user.id:
-                raise BadUserInputError("You cannot deactivate your own account", field="userId")
-            lost = roles_lost(user, roles_after=user.role_list, active_after=False)
-            await require_admins_kept(
-                connection,
-                domain_id=domain_id,
-                losing={role: [user.id] for role in lost},
-                field="userId",
+                raise role_rule_error("You cannot deactivate your own account", field="userId")
+            # Deactivated, the user holds no role that counts: as if all were removed.
+            refusal = guard.refusal(
+                user_id=user.id, actor_id=None, active=True, before=user.roles, after=""
             )
+            if refusal is not None:
+                raise role_rule_error(refusal, field="userId")
         now = utcnow()
         changes: dict[str, Any] = {
             "active": active,
@@ -337,14 +305,14 @@ async def set_user_active(
         await User.filter(id=user.id).using_db(connection).update(**changes)
         user.update_from_dict(changes)
         if not active:
-            details["sessionsRevoked"] = await revoke_user_sessions(user.id, using_db=connection)
+            event["sessionsRevoked"] = await revoke_user_sessions(user.id, using_db=connection)
         await record_audit_event(
             action=AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED,
             meta=meta,
             actor=actor_user,
             target=user,
             domain_id=domain_id,
-            details=details,
+            details=event,
             using_db=connection,
         )
         if not active:

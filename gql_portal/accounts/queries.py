@@ -1,11 +1,12 @@
 import strawberry
 
-from gql_portal.accounts import directory, own_account
+from gql_portal.accounts import directory, own_account, password_links
 from gql_portal.accounts.models import Role
 from gql_portal.accounts.presenters import present_user, present_users
 from gql_portal.accounts.types import (
     DomainType,
     PageInfo,
+    PasswordLink,
     SessionType,
     UserConnection,
     UserEdge,
@@ -97,3 +98,19 @@ class AccountQueries:
         viewer = current_viewer(info)
         user = await directory.get_user(actor=viewer.user, user_id=str(id), meta=info.context.meta)
         return await present_user(info, user)
+
+    @strawberry.field(
+        description=(
+            "The link behind a mailed token if it may be used now, else null (counted like a"
+            " bad token of setPassword for this client). The request's token plays no part."
+        )
+    )
+    async def password_link(self, info: Info, token: str) -> PasswordLink | None:
+        link = await password_links.read_link(token=token, meta=info.context.meta)
+        if link is None:
+            return None
+        return PasswordLink(
+            purpose=link.purpose,
+            min_password_length=link.rules.min_password_length,
+            expires_at=link.expires_at,
+        )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from gql_portal.accounts.link_throttle import purge_link_throttles
 from gql_portal.accounts.models import LoginIpThrottle, LoginThrottle
 from gql_portal.clock import utcnow
 from gql_portal.crypto import keyed_identifier
@@ -133,6 +134,8 @@ async def clear_login_attempts(email_normalized: str) -> None:
 class PurgedThrottles:
     emails: int
     ips: int
+    # The account-link windows (link_throttle.py), purged on the same schedule.
+    links: int = 0
 
 
 async def purge_login_throttles(*, batch_size: int = PURGE_BATCH) -> PurgedThrottles:
@@ -141,6 +144,7 @@ async def purge_login_throttles(*, batch_size: int = PURGE_BATCH) -> PurgedThrot
     return PurgedThrottles(
         emails=await _purge(LoginThrottle._meta.db_table, "key", now, batch_size),
         ips=await _purge(LoginIpThrottle._meta.db_table, "ip", now, batch_size),
+        links=await purge_link_throttles(batch_size=batch_size),
     )
 
 

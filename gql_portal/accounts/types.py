@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gql_portal.accounts.models import Domain, Role, Session, User
+from gql_portal.accounts.models import AccountLinkPurpose, Domain, Role, Session, User
 from gql_portal.accounts.sessions import session_expiry
 from gql_portal.api.context import Info
 from gql_portal.two_factor.gate import LoginStatus
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 strawberry.enum(Role, name="Role", description="A user may hold several roles.")
 strawberry.enum(LoginStatus, name="LoginStatus")
+strawberry.enum(AccountLinkPurpose, name="AccountLinkPurpose")
 
 
 @strawberry.type(name="User")
@@ -157,3 +158,12 @@ class LoginPayload:
     user: UserType
     enrollment_deadline: datetime | None
     recovery_codes: list[str] | None = None
+
+
+@strawberry.type(
+    description="A mailed link that may be used now: what the Set password page shows."
+)
+class PasswordLink:
+    purpose: AccountLinkPurpose
+    min_password_length: int = strawberry.field(description="The user's domain's minimum.")
+    expires_at: datetime

@@ -7,6 +7,7 @@ from graphql.pyutils import Path
 from strawberry.permission import BasePermission
 
 from gql_portal.accounts.authorization import (
+    DOMAIN_ADMINS,
     READERS,
     SECURITY_ADMINS,
     SYSTEM_ADMINS,
@@ -144,6 +145,10 @@ class SecurityAdmins(RoleRequired):
 
 
 class SystemAdmins(RoleRequired):
-    """User management (CONTRACT section 10)."""
-
     roles = SYSTEM_ADMINS
+
+
+class DomainAdmins(RoleRequired):
+    """SECURITY_ADMIN or SYSTEM_ADMIN; the service narrows it where the target decides."""
+
+    roles = DOMAIN_ADMINS

@@ -25,10 +25,14 @@ from gql_portal.bulk.subscriptions import BulkSubscriptions
 from gql_portal.http.graphql_metrics import OperationMetrics
 from gql_portal.notifications.queries import NotificationQueries
 from gql_portal.rules.mutations import RulesMutations
+from gql_portal.scim.mutations import ScimMutations
+from gql_portal.scim.queries import ScimQueries
 from gql_portal.settings import Settings, get_settings
 from gql_portal.two_factor.mutations import TwoFactorMutations
 
-Query = merge_types("Query", (AccountQueries, AuditQueries, BulkQueries, NotificationQueries))
+Query = merge_types(
+    "Query", (AccountQueries, AuditQueries, BulkQueries, NotificationQueries, ScimQueries)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -38,6 +42,7 @@ Mutation = merge_types(
         TwoFactorMutations,
         RulesMutations,
         BulkMutations,
+        ScimMutations,
     ),
 )
 Subscription = merge_types("Subscription", (BulkSubscriptions,))

@@ -1,14 +1,17 @@
-"""One chunk of a bulk enablement job: the set-based UPDATE that enables 2FA for its users."""
+"""One chunk of a bulk enablement job: the set-based UPDATE that enables 2FA for its users
+(also what an import with ``enableTwoFactor`` runs for the users of its chunk)."""
 
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from gql_portal.accounts.models import PasswordSecurityRules
+from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_user_audit_events
 from gql_portal.bulk.events import job_fields, job_meta
 from gql_portal.bulk.models import BulkJob, BulkJobKind
+from gql_portal.bulk.selection import UserSelection, selection_condition
+from gql_portal.bulk.steps import ChunkCounts, JobStoppedError
 from gql_portal.notifications import notices
 from gql_portal.sql import fetch, in_ids
 from gql_portal.two_factor.admin import enrollment_deadline_for
@@ -53,3 +56,30 @@ async def enable_chunk(
         changed_ids, deadline=deadline, via=via, job=job, connection=connection
     )
     return len(changed_ids)
+
+
+async def enablement_step(
+    job: BulkJob, size: int, now: datetime, connection: BaseDBAsyncClient
+) -> ChunkCounts | None:
+    """The next ``size`` selected users after the checkpoint (a user id), enabled."""
+    rules = await PasswordSecurityRules.filter(domain_id=job.domain_id).using_db(connection).get()
+    if not rules.two_factor_enabled:
+        raise JobStoppedError("Two-Factor Authentication was turned off for the domain")
+    condition = selection_condition(job.domain_id, UserSelection.from_json(job.user_filter), rules)
+    ids = await (
+        User.filter(condition, id__gt=job.checkpoint_user_id)
+        .using_db(connection)
+        .order_by("id")
+        .limit(size)
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return None
+    user_ids: list[int] = [int(value) for value in ids]  # type: ignore[call-overload]
+    changed = await enable_chunk(job, rules, user_ids, now, connection)
+    return ChunkCounts(
+        checkpoint=user_ids[-1],
+        processed=len(user_ids),
+        changed=changed,
+        skipped=len(user_ids) - changed,
+    )

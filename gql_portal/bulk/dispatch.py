@@ -18,6 +18,7 @@ from gql_portal.settings import Settings
 log = logging.getLogger("gql_portal.bulk")
 
 QUEUE_NAME = "gql_portal"
+# Runs every kind of bulk job; named when enablement was the only kind (queued jobs keep it).
 ENABLE_JOB_FUNCTION = "enable_two_factor_job"
 
 
@@ -108,10 +109,10 @@ class InProcessDispatcher:
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
     async def _run(self, job_id: UUID) -> None:
-        from gql_portal.bulk.runner import run_enablement_job
+        from gql_portal.bulk.runner import run_bulk_job
 
         try:
-            await run_enablement_job(job_id)
+            await run_bulk_job(job_id)
         except Exception:
             # The job stays active; its stale heartbeat lets the next start resume it.
             log.exception("bulk job %s stopped in-process", job_id)

@@ -6,12 +6,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.audit.models import AuditAction, AuditOutcome
 from gql_portal.audit.services import EventFields, record_audit_event
-from gql_portal.bulk.models import BulkJob
+from gql_portal.bulk.models import BulkJob, BulkJobKind
 from gql_portal.request_meta import RequestMeta
 
 
 def job_summary(job: BulkJob) -> dict[str, Any]:
-    return {
+    summary = {
         "status": job.status,
         "total": job.total,
         "processed": job.processed,
@@ -19,6 +19,9 @@ def job_summary(job: BulkJob) -> dict[str, Any]:
         "skipped": job.skipped,
         "failed": job.failed,
     }
+    if job.kind == BulkJobKind.IMPORT_USERS.value:
+        summary.update(created=job.created, updated=job.updated)
+    return summary
 
 
 def job_meta(job: BulkJob) -> RequestMeta:

@@ -20,6 +20,13 @@ class BulkJobKind(StrEnum):
     IMPORT_USERS = "IMPORT_USERS"
 
 
+class ImportRowOutcome(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    REFUSED = "REFUSED"
+
+
 FINAL_STATUSES = frozenset(
     {BulkJobStatus.SUCCEEDED.value, BulkJobStatus.FAILED.value, BulkJobStatus.CANCELLED.value}
 )
@@ -45,6 +52,7 @@ class BulkJob(Model):
     # IMPORT_USERS: rows that created a user and rows that updated one (dry runs: would).
     created = fields.IntField(default=0)
     updated = fields.IntField(default=0)
+    # ENABLE_TWO_FACTOR: the last user id done; IMPORT_USERS: the last CSV line done.
     checkpoint_user_id = fields.IntField(default=0)
     cancel_requested = fields.BooleanField(default=False)
     # Written with every checkpoint: a RUNNING job whose heartbeat is old lost its runner.

@@ -2,9 +2,10 @@ import strawberry
 from starlette.requests import HTTPConnection
 
 from gql_portal.api.context import Info
-from gql_portal.api.permissions import SecurityAdmins, current_viewer
+from gql_portal.api.permissions import DomainAdmins, SecurityAdmins, SystemAdmins, current_viewer
 from gql_portal.bulk import services
 from gql_portal.bulk.dispatch import JobDispatcher
+from gql_portal.bulk.imports import start_import
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.types import BulkJobType, BulkUserFilter
 
@@ -46,8 +47,42 @@ class BulkMutations:
         return BulkJobType.from_model(job)
 
     @strawberry.mutation(
-        permission_classes=[SecurityAdmins],
-        description="A queued job ends at once; a running one stops between two chunks.",
+        permission_classes=[SystemAdmins],
+        description=(
+            "Import users from a CSV (header email,display_name,roles; roles separated by "
+            "';'; at most 100,000 rows) as a bulk job of kind IMPORT_USERS: idempotent by "
+            "email (an existing user is updated), refused rows in errors with their line. "
+            "SYSTEM_ADMIN; one running job per domain (JOB_CONFLICT). dryRun decides every "
+            "row's outcome and changes nothing; enableTwoFactor enables 2FA for the imported "
+            "users. A whole-file fault is BAD_USER_INPUT with field csv (and line). Bodies "
+            "over the usual limit go to POST /graphql/import (README: Importing users)."
+        ),
+    )
+    async def import_users(
+        self,
+        info: Info,
+        csv: str,
+        dry_run: bool | None = False,
+        enable_two_factor: bool | None = False,
+    ) -> BulkJobType:
+        viewer = current_viewer(info)
+        job = await start_import(
+            actor=viewer.user,
+            domain_id=viewer.user.domain_id,
+            csv_text=csv,
+            dry_run=bool(dry_run),
+            enable_two_factor=bool(enable_two_factor),
+            meta=info.context.meta,
+            dispatcher=request_dispatcher(info.context.request),
+        )
+        return BulkJobType.from_model(job)
+
+    @strawberry.mutation(
+        permission_classes=[DomainAdmins],
+        description=(
+            "A queued job ends at once; a running one stops between two chunks. Who may "
+            "start a kind of job may cancel it (an import: SYSTEM_ADMIN)."
+        ),
     )
     async def cancel_bulk_job(self, info: Info, id: strawberry.ID) -> BulkJobType:
         viewer = current_viewer(info)

@@ -1,8 +1,9 @@
-"""The chunk walker behind a bulk enablement job, shared by the arq worker and the API.
+"""The chunk walker behind every bulk job, shared by the arq worker and the API.
 
 Every chunk is one transaction that first locks the job row (a no-op UPDATE: a row lock
-on PostgreSQL, the write lock on SQLite), re-reads the checkpoint, changes the users,
-writes their audit events and moves the checkpoint. Any number of runners may therefore
+on PostgreSQL, the write lock on SQLite), re-reads the checkpoint, runs its kind's step
+(bulk/steps.py: enabling 2FA for users, or applying import rows), which changes the users
+and writes their audit events, and moves the checkpoint. Any number of runners may therefore
 run the same job, again or at once, after any crash: each chunk is done exactly once.
 """
 
@@ -16,12 +17,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from gql_portal import metrics
-from gql_portal.accounts.models import PasswordSecurityRules, User
 from gql_portal.audit.models import AuditAction, AuditOutcome
-from gql_portal.bulk.chunk import enable_chunk
+from gql_portal.bulk.chunk import enablement_step
 from gql_portal.bulk.events import record_job_event
-from gql_portal.bulk.models import BulkJob, BulkJobStatus
-from gql_portal.bulk.selection import UserSelection, selection_condition
+from gql_portal.bulk.import_chunk import import_step
+from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
+from gql_portal.bulk.steps import ChunkRaceError, Step
 from gql_portal.clock import utcnow
 from gql_portal.errors import PortalError
 from gql_portal.notifications import notices
@@ -33,14 +34,10 @@ log = logging.getLogger("gql_portal.bulk")
 ProgressCallback = Callable[[BulkJob], Awaitable[None]]
 RUNNING = BulkJobStatus.RUNNING.value
 CHUNK_ATTEMPTS = 3
-
-
-class JobStoppedError(PortalError):
-    """A rule of the domain stops the job; the message is shown as the job's error."""
-
-
-class ChunkRaceError(Exception):
-    """The users changed between reading and updating the chunk: do it again."""
+STEPS: dict[str, Step] = {
+    BulkJobKind.ENABLE_TWO_FACTOR.value: enablement_step,
+    BulkJobKind.IMPORT_USERS.value: import_step,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,7 @@ class RunResult:
     finished: bool
 
 
-async def run_enablement_job(
+async def run_bulk_job(
     job_id: UUID | str,
     *,
     chunk_size: int | None = None,
@@ -123,32 +120,33 @@ async def _run_chunk(
         return job, True  # finished, cancelled or failed by someone else
     if job.cancel_requested:
         return await _finish(job, BulkJobStatus.CANCELLED, connection), True
-    rules = await PasswordSecurityRules.filter(domain_id=job.domain_id).using_db(connection).get()
-    if not rules.two_factor_enabled:
-        raise JobStoppedError("Two-Factor Authentication was turned off for the domain")
-    condition = selection_condition(job.domain_id, UserSelection.from_json(job.user_filter), rules)
-    ids = await (
-        User.filter(condition, id__gt=job.checkpoint_user_id)
-        .using_db(connection)
-        .order_by("id")
-        .limit(size)
-        .values_list("id", flat=True)
-    )
-    if not ids:
+    counts = await STEPS[job.kind](job, size, now, connection)
+    if counts is None:
         return await _finish(job, BulkJobStatus.SUCCEEDED, connection), True
-    user_ids: list[int] = [int(value) for value in ids]  # type: ignore[call-overload]
-    last_id = user_ids[-1]
-    changed = await enable_chunk(job, rules, user_ids, now, connection)
     await execute(
         connection,
         "UPDATE bulk_jobs SET checkpoint_user_id = ?, processed = processed + ?, "
-        "changed = changed + ?, skipped = skipped + ?, heartbeat_at = ? WHERE id = ?",
-        [last_id, len(ids), changed, len(ids) - changed, now, job_id],
+        "changed = changed + ?, skipped = skipped + ?, failed = failed + ?, "
+        "created = created + ?, updated = updated + ?, heartbeat_at = ? WHERE id = ?",
+        [
+            counts.checkpoint,
+            counts.processed,
+            counts.changed,
+            counts.skipped,
+            counts.failed,
+            counts.created,
+            counts.updated,
+            now,
+            job_id,
+        ],
     )
-    job.checkpoint_user_id = last_id
-    job.processed += len(ids)
-    job.changed += changed
-    job.skipped += len(ids) - changed
+    job.checkpoint_user_id = counts.checkpoint
+    job.processed += counts.processed
+    job.changed += counts.changed
+    job.skipped += counts.skipped
+    job.failed += counts.failed
+    job.created += counts.created
+    job.updated += counts.updated
     job.heartbeat_at = now
     return job, False
 
@@ -165,7 +163,7 @@ async def _finish(job: BulkJob, status: BulkJobStatus, connection: BaseDBAsyncCl
         .update(active_domain_id=None, **values)
     )
     await job.refresh_from_db(using_db=connection)
-    if status is BulkJobStatus.SUCCEEDED:
+    if status is BulkJobStatus.SUCCEEDED and not job.dry_run:  # a dry run changed nothing
         await record_job_event(job, AuditAction.BULK_JOB_FINISHED, using_db=connection)
         await notices.job_finished(job, connection)
     return job
@@ -192,7 +190,7 @@ async def fail_job(job_id: UUID, error: BaseException | str) -> BulkJob | None:
             )
         )
         job = await BulkJob.filter(id=job_id).using_db(connection).first()
-        if failed and job is not None:
+        if failed and job is not None and not job.dry_run:
             await record_job_event(
                 job,
                 AuditAction.BULK_JOB_FINISHED,

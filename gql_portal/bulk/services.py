@@ -1,13 +1,22 @@
 """The rules of bulk jobs: who may start, cancel and read them, and one active job per domain."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from gql_portal.accounts.authorization import READERS, SECURITY_ADMINS, require_role
+from gql_portal.accounts.authorization import (
+    DOMAIN_ADMINS,
+    READERS,
+    SECURITY_ADMINS,
+    SYSTEM_ADMINS,
+    require_role,
+)
 from gql_portal.accounts.models import User
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_audit_event, stored_meta
@@ -28,6 +37,10 @@ from gql_portal.rules.services import require_two_factor_available
 from gql_portal.settings import get_settings
 
 OPERATION_START = "startBulkTwoFactorEnablement"
+STARTERS = {
+    BulkJobKind.ENABLE_TWO_FACTOR: SECURITY_ADMINS,
+    BulkJobKind.IMPORT_USERS: SYSTEM_ADMINS,
+}
 JOBS = Keyset(
     BulkJob,
     "bulkjob",
@@ -90,17 +103,30 @@ async def start_job(
         await job.save(force_create=True)
         return job
     job.active_domain_id = domain_id
+    return await launch_job(job, dispatcher, details={"filter": job.user_filter})
+
+
+async def launch_job(
+    job: BulkJob,
+    dispatcher: JobDispatcher,
+    *,
+    details: dict[str, Any],
+    store_with: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None,
+) -> BulkJob:
+    """Store the job (with what ``store_with`` writes in the same transaction) and, unless
+    it is a dry run, its BULK_JOB_STARTED event; then hand it to a runner. A job holding
+    its domain (``active_domain_id``) while another does is JOB_CONFLICT, nothing stored."""
     try:
         async with in_transaction() as connection:
             await job.save(force_create=True, using_db=connection)
-            await record_job_event(
-                job,
-                AuditAction.BULK_JOB_STARTED,
-                details={"filter": job.user_filter},
-                using_db=connection,
-            )
+            if store_with is not None:
+                await store_with(connection)
+            if not job.dry_run:
+                await record_job_event(
+                    job, AuditAction.BULK_JOB_STARTED, details=details, using_db=connection
+                )
     except IntegrityError:
-        await _resume_if_stale(domain_id, dispatcher)
+        await _resume_if_stale(job.domain_id, dispatcher)
         raise JobConflictError() from None
     try:
         await dispatcher.dispatch(job.id)
@@ -127,8 +153,11 @@ async def _resume_if_stale(domain_id: int, dispatcher: JobDispatcher) -> None:
 
 async def cancel_job(*, actor: User, job_id: str, meta: RequestMeta) -> BulkJob:
     """A queued job ends now; a running one stops between two chunks."""
-    await require_role(actor, SECURITY_ADMINS, operation="cancelBulkJob", meta=meta)
+    await require_role(actor, DOMAIN_ADMINS, operation="cancelBulkJob", meta=meta)
     job = await find_job_in_domain(actor.domain_id, job_id)
+    # Who may start a kind of job may cancel it: 2FA enablement SECURITY_ADMIN, an import
+    # SYSTEM_ADMIN (a job of the other kind is FORBIDDEN, as starting one would be).
+    await require_role(actor, STARTERS[BulkJobKind(job.kind)], operation="cancelBulkJob", meta=meta)
     async with in_transaction() as connection:
         requested = (
             await BulkJob.filter(id=job.id, status__in=ACTIVE_STATUSES, cancel_requested=False)

@@ -20,16 +20,31 @@ def error_body(
     return json.dumps({"errors": [{"message": message, "extensions": extensions}]}).encode()
 
 
+# SCIM clients parse RFC 7644's error body, not GraphQL's (api/scim_http.py answers the rest).
+SCIM_PREFIX = "/scim/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def scim_error_body(status: int, message: str) -> bytes:
+    return json.dumps({"schemas": [SCIM_ERROR], "status": str(status), "detail": message}).encode()
+
+
 async def send_error(
-    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    message: str,
+    headers: list[tuple[bytes, bytes]],
+    scope: Scope | None = None,
 ) -> None:
-    body = error_body(message)
+    scim = scope is not None and str(scope.get("path", "")).startswith(SCIM_PREFIX)
+    body = scim_error_body(status, message) if scim else error_body(message)
+    media_type = b"application/scim+json" if scim else b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
@@ -40,20 +55,25 @@ async def send_error(
 
 class BodyLimitMiddleware:
     """A declared Content-Length over ``max_bytes`` is refused before anything is read; a
-    body without one (chunked) is buffered up to ``max_bytes``, then replayed to the app."""
+    body without one (chunked) is buffered up to ``max_bytes``, then replayed to the app.
+    ``paths`` gives a few paths their own limit (POST /graphql/import: big CSVs)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, paths: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.paths = paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"The request body exceeds {self.max_bytes} bytes"
+        max_bytes = self.paths.get(scope["path"], self.default_max_bytes)
+        too_large = f"The request body exceeds {max_bytes} bytes"
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await send_error(send, 413, too_large, [(b"connection", b"close")])
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await send_error(send, 413, too_large, [(b"connection", b"close")], scope)
             return
         if declared is not None:
             # The HTTP parser reads exactly the declared length: nothing to count or buffer.
@@ -67,8 +87,8 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await send_error(send, 413, too_large, [(b"connection", b"close")])
+            if size > max_bytes:
+                await send_error(send, 413, too_large, [(b"connection", b"close")], scope)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -21,9 +21,7 @@ from starlette.routing import Route
 from tortoise.backends.base.config_generator import expand_db_url
 
 from gql_portal import metrics
-from gql_portal.db import db_client
 from gql_portal.dependencies import fault_name
-from gql_portal.notifications.delivery import backlog
 from gql_portal.settings import Settings
 from gql_portal.worker_presence import count_alive
 
@@ -102,7 +100,11 @@ async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> object:
         return _DOWN
 
 
-def ops_routes(settings: Settings) -> list[Route]:
+def ops_routes(
+    settings: Settings, *, refresh: Callable[[], Awaitable[None]] | None = None
+) -> list[Route]:
+    """``refresh`` updates gauges read from the database (the outbox's backlog) before
+    each scrape of ``/metrics``."""
     probe_database = database_probe(settings.resolved_database_url)
     probe_redis = redis_probe(settings.redis_url) if settings.redis_url else None
 
@@ -133,19 +135,18 @@ def ops_routes(settings: Settings) -> list[Route]:
             status_code=200 if ready else 503,
         )
 
-    async def outbox_backlog() -> None:
-        try:
-            queued, age = await asyncio.wait_for(backlog(db_client()), PROBE_TIMEOUT_SECONDS)
-        except Exception as error:  # the database is down: the gauges keep their last value
-            log.warning("metrics: the outbox backlog is unknown: %s", fault_name(error))
+    async def refresh_gauges() -> None:
+        if refresh is None:
             return
-        metrics.NOTIFICATIONS_QUEUED.set(queued)
-        metrics.NOTIFICATIONS_BACKLOG_AGE.set(age)
+        try:
+            await asyncio.wait_for(refresh(), PROBE_TIMEOUT_SECONDS)
+        except Exception as error:  # the database is down: the gauges keep their last value
+            log.warning("metrics: gauges not refreshed: %s", fault_name(error))
 
     async def metrics_endpoint(request: Request) -> Response:
         if probe_redis is not None:
             metrics.WORKERS_ALIVE.set(await workers_alive() or 0)
-        await outbox_backlog()
+        await refresh_gauges()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

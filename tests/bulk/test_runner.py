@@ -8,7 +8,7 @@ from gql_portal.audit.models import AuditEvent
 from gql_portal.bulk.chunk import enable_chunk
 from gql_portal.bulk.dispatch import InProcessDispatcher
 from gql_portal.bulk.models import BulkJob
-from gql_portal.bulk.runner import run_enablement_job
+from gql_portal.bulk.runner import run_bulk_job
 from gql_portal.bulk.selection import build_selection
 from gql_portal.bulk.services import cancel_job, start_job
 from gql_portal.clock import utcnow
@@ -50,7 +50,7 @@ async def test_job_enables_each_selected_user_once_in_chunks() -> None:
     async def progress(current: BulkJob) -> None:
         seen.append(current.processed)
 
-    result = await run_enablement_job(job.id, chunk_size=10, on_progress=progress)
+    result = await run_bulk_job(job.id, chunk_size=10, on_progress=progress)
     job = await BulkJob.get(id=job.id)
     assert result.finished and job.status == "SUCCEEDED" and job.active_domain_id is None
     assert (job.total, job.processed, job.changed, job.skipped) == (95, 95, 90, 5)
@@ -73,10 +73,10 @@ async def test_running_the_job_again_changes_nothing() -> None:
     domain = await make_domain(two_factor=True)
     await make_many_users(domain, 30)
     job = await _queued_job(domain.id)
-    await run_enablement_job(job.id, chunk_size=7)
+    await run_bulk_job(job.id, chunk_size=7)
     before = await AuditEvent.all().count()
     done = await BulkJob.get(id=job.id)
-    again = await run_enablement_job(job.id, chunk_size=7)
+    again = await run_bulk_job(job.id, chunk_size=7)
     assert again.job is not None and again.job.status == "SUCCEEDED"
     assert await AuditEvent.all().count() == before
     after = await BulkJob.get(id=job.id)
@@ -93,9 +93,7 @@ async def test_two_runners_at_once_do_each_chunk_once() -> None:
     domain = await make_domain(two_factor=True)
     ids = await make_many_users(domain, 60)
     job = await _queued_job(domain.id)
-    await asyncio.gather(
-        run_enablement_job(job.id, chunk_size=5), run_enablement_job(job.id, chunk_size=5)
-    )
+    await asyncio.gather(run_bulk_job(job.id, chunk_size=5), run_bulk_job(job.id, chunk_size=5))
     job = await BulkJob.get(id=job.id)
     assert (job.status, job.processed, job.changed) == ("SUCCEEDED", 60, 60)
     assert await enabled_event_counts(job.id) == {user_id: 1 for user_id in ids}
@@ -113,7 +111,7 @@ async def test_filters_select_by_role_state_and_ids() -> None:
         user_ids=[str(user_id) for user_id in users[:4] + admins[:2]],
     )
     assert job.total == 3
-    await run_enablement_job(job.id)
+    await run_bulk_job(job.id)
     assert set(await enabled_event_counts(job.id)) == set(users[1:4])
     assert not await User.filter(id__in=admins, two_factor_enabled=True).exists()
 
@@ -128,7 +126,7 @@ async def test_cancel_takes_effect_between_chunks() -> None:
         if current.processed == 10:
             await cancel_job(actor=admin, job_id=str(current.id), meta=SYSTEM)
 
-    await run_enablement_job(job.id, chunk_size=10, on_progress=cancel_after_first_chunk)
+    await run_bulk_job(job.id, chunk_size=10, on_progress=cancel_after_first_chunk)
     job = await BulkJob.get(id=job.id)
     assert (job.status, job.processed, job.changed) == ("CANCELLED", 10, 10)
     assert job.active_domain_id is None and job.finished_at is not None
@@ -145,7 +143,7 @@ async def test_a_failed_job_keeps_what_it_committed() -> None:
         if current.processed == 20:
             await PasswordSecurityRules.filter(domain_id=domain.id).update(two_factor_enabled=False)
 
-    await run_enablement_job(job.id, chunk_size=10, on_progress=switch_off_after_two_chunks)
+    await run_bulk_job(job.id, chunk_size=10, on_progress=switch_off_after_two_chunks)
     job = await BulkJob.get(id=job.id)
     assert job.status == "FAILED" and job.active_domain_id is None
     assert job.error == "Two-Factor Authentication was turned off for the domain"
@@ -159,7 +157,7 @@ async def test_a_corrupt_stored_filter_fails_readably() -> None:
     domain = await make_domain(two_factor=True)
     job = await _queued_job(domain.id)
     await BulkJob.filter(id=job.id).update(user_filter={"roles": ["NO_SUCH_ROLE"]})
-    await run_enablement_job(job.id)
+    await run_bulk_job(job.id)
     job = await BulkJob.get(id=job.id)
     assert job.status == "FAILED" and job.error is not None
     assert "ValueError" in job.error and "NO_SUCH_ROLE" not in job.error

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from gql_portal.accounts.models import Role
 from gql_portal.bulk.models import BulkJob
-from gql_portal.bulk.runner import run_enablement_job
+from gql_portal.bulk.runner import run_bulk_job
 from gql_portal.clock import utcnow
 from tests.bulk.api import sign_in
 from tests.bulk.helpers import make_many_users
@@ -71,7 +71,7 @@ async def test_the_subscription_pushes_progress_until_the_job_ends(
         await _subscribe(ws, token, str(job.id))
         first = await asyncio.wait_for(ws.receive_json(), timeout=10)
         assert first["payload"]["data"]["bulkJob"]["status"] == "QUEUED"
-        runner = asyncio.create_task(run_enablement_job(job.id, chunk_size=10, on_progress=slowly))
+        runner = asyncio.create_task(run_bulk_job(job.id, chunk_size=10, on_progress=slowly))
         messages = await _messages_until_done(ws)
         await runner
     assert messages[-1] == {"id": "1", "type": "complete"}

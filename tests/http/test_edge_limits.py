@@ -1,5 +1,6 @@
 """Issue 11.6: the HTTP edge of a real ``gql-portal serve``, probed with raw sockets."""
 
+import asyncio
 import json
 import threading
 import time
@@ -7,7 +8,10 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
+from gql_portal.settings import get_settings
 from tests.database import TestDatabase
 from tests.http.server_process import ServerProcess, read_answer
 
@@ -195,3 +199,29 @@ def test_connections_beyond_the_cap_are_refused_while_normal_requests_work(
     finally:
         for connection in idle[4:]:
             connection.close()
+
+
+async def _init_over_websocket(server: ServerProcess, padding: int) -> str | int:
+    """connection_init padded to ``padding`` bytes: the server's first message type, or the
+    close code it ended the connection with."""
+    message = json.dumps({"type": "connection_init", "payload": {"pad": "x" * padding}})
+    async with connect(
+        server.url.replace("http", "ws") + "/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_size=None,
+    ) as ws:
+        await ws.send(message)
+        try:
+            answer: str = json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None, "closed without a close frame"
+            return closed.rcvd.code
+        return answer
+
+
+async def test_a_websocket_message_is_capped_like_a_body(server: ServerProcess) -> None:
+    # SECURITY.md: serve caps WebSocket messages at MAX_BODY_BYTES (uvicorn's own default is
+    # 16 MiB). A message over it ends the connection with 1009, one under it is read.
+    limit = get_settings().max_body_bytes
+    assert await _init_over_websocket(server, limit + 1_000) == 1009  # message too big
+    assert await _init_over_websocket(server, limit - 1_000) == "connection_ack"

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 from gql_portal.accounts.models import PasswordSecurityRules, Role, User
 from gql_portal.bulk.chunk import enable_chunk
 from gql_portal.bulk.models import BulkJob
-from gql_portal.bulk.runner import fail_job, run_enablement_job
+from gql_portal.bulk.runner import fail_job, run_bulk_job
 from gql_portal.clock import utcnow
 from gql_portal.notifications.models import Notification, NotificationKind
 from tests.bulk.helpers import make_many_users
@@ -28,7 +28,7 @@ async def test_ten_thousand_users_queue_ten_thousand_messages_at_a_fixed_cost_pe
     ids = await make_many_users(domain, 10_000)
     job = await queued_job(domain.id, admin)
     with count_queries() as statements:
-        result = await run_enablement_job(job.id, chunk_size=1000)
+        result = await run_bulk_job(job.id, chunk_size=1000)
     assert result.job is not None and result.job.changed == 10_001
     enabled = await rows(K.TWO_FACTOR_ENABLED)
     assert len(enabled) == 10_001
@@ -64,8 +64,8 @@ async def test_the_requester_gets_one_summary_and_the_switch_turns_it_off() -> N
     admin = await make_user(domain, roles=[Role.SECURITY_ADMIN])
     await make_many_users(domain, 20)
     job = await queued_job(domain.id, admin)
-    await run_enablement_job(job.id, chunk_size=7)
-    await run_enablement_job(job.id, chunk_size=7)  # a second runner: the job is final
+    await run_bulk_job(job.id, chunk_size=7)
+    await run_bulk_job(job.id, chunk_size=7)  # a second runner: the job is final
     [summary] = await rows(K.JOB_FINISHED)
     assert summary.recipient == admin.email and summary.user_id == admin.id
     assert summary.params["status"] == "SUCCEEDED"
@@ -78,7 +78,7 @@ async def test_the_requester_gets_one_summary_and_the_switch_turns_it_off() -> N
     quiet_admin = await make_user(quiet, roles=[Role.SECURITY_ADMIN])
     await make_many_users(quiet, 5, prefix="quiet")
     quiet_job = await queued_job(quiet.id, quiet_admin)
-    await run_enablement_job(quiet_job.id)
+    await run_bulk_job(quiet_job.id)
     assert await Notification.filter(domain_id=quiet.id, kind="JOB_FINISHED").count() == 0
     # Security messages cannot be turned off.
     assert await Notification.filter(domain_id=quiet.id, kind="TWO_FACTOR_ENABLED").count() == 6
@@ -96,7 +96,7 @@ async def test_a_failed_job_tells_its_requester_an_operators_job_tells_no_one() 
     other = await make_domain(two_factor=True)
     await make_many_users(other, 3)
     operator_job = await queued_job(other.id, None)
-    await run_enablement_job(operator_job.id)
+    await run_bulk_job(operator_job.id)
     assert await Notification.filter(domain_id=other.id, kind="JOB_FINISHED").count() == 0
 
 

@@ -173,7 +173,7 @@ async def test_no_rendered_message_holds_a_secret_a_code_or_a_token(
     the password."""
     from datetime import timedelta
 
-    from gql_portal.bulk.runner import run_enablement_job
+    from gql_portal.bulk.runner import run_bulk_job
     from gql_portal.clock import utcnow
     from gql_portal.notifications.messages import render
     from gql_portal.notifications.reminders import send_enrollment_reminders
@@ -210,7 +210,7 @@ async def test_no_rendered_message_holds_a_secret_a_code_or_a_token(
     await send_enrollment_reminders()
     await make_user(domain)
     job = await queued_job(domain.id, admin)
-    await run_enablement_job(job.id)
+    await run_bulk_job(job.id)
     stored = await rows()
     assert {row.kind for row in stored} >= {
         "AUTHENTICATOR_ADDED",

@@ -89,17 +89,30 @@ async def test_the_worker_survives_redis_and_database_outages(
                 await asyncio.sleep(3)
                 assert worker.process.poll() is None, log.read_text()[-3000:]
                 redis.start()  # same port, empty: nothing of the old queue survives
+                redis_back = time.monotonic()
                 before = (await BulkJob.get(id=job_id)).processed
                 assert before < USERS
 
                 # The database goes away while the job (resumed by the sweeper) runs.
+                await _until(lambda: _processed(job_id, before + 1), "no progress after Redis", log)
+                redis_recovery = time.monotonic() - redis_back
                 await _until(
                     lambda: _processed(job_id, before + 100), "no progress after Redis", log
                 )
                 async with database_cut_off(database):
                     await asyncio.sleep(3)
                     assert worker.process.poll() is None, log.read_text()[-3000:]
+                database_back = time.monotonic()
+                paused_at = (await BulkJob.get(id=job_id)).processed
+                await _until(
+                    lambda: _processed(job_id, paused_at + 1), "no progress after the database", log
+                )
+                database_recovery = time.monotonic() - database_back
                 await _until(lambda: _succeeded(job_id), "the job never finished", log, 120)
+                print(
+                    f"\nworker outage: the job moved again {redis_recovery:.1f} s after Redis"
+                    f" was back, {database_recovery:.1f} s after the database was"
+                )
                 assert worker.process.poll() is None
                 await _until(lambda: _workers(http), "the worker is gone from /readyz", log)
             finally:

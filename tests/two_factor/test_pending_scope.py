@@ -1,4 +1,5 @@
-"""A pending token reaches only the six second-factor operations, for ten minutes."""
+"""A pending token reaches only the six second-factor operations, for ten minutes (the two
+link operations are open to any token: they ignore it)."""
 
 from datetime import timedelta
 
@@ -40,6 +41,11 @@ ALLOWED = {
     "verifyTotp",
     "verifyRecoveryCode",
     "logout",
+    # The link or the email is the credential: the request's token plays no part (a
+    # browser may hold a pending session cookie when it opens a mailed link).
+    "passwordLink",
+    "requestPasswordReset",
+    "setPassword",
 }
 SCALAR_VALUES = {
     "ID": '"1"',

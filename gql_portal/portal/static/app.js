@@ -5,10 +5,18 @@ import { onApiError, run } from "./api.js";
 import { clear, h, replace } from "./dom.js";
 import { ApiError, describeError } from "./errors.js";
 import * as account from "./screens/account.js";
+import * as addUser from "./screens/add-user.js";
 import * as audit from "./screens/audit.js";
 import * as bulk from "./screens/bulk.js";
 import * as code from "./screens/code.js";
+import * as editUser from "./screens/edit-user.js";
+import * as forgotPassword from "./screens/forgot-password.js";
+import * as importUsers from "./screens/import-users.js";
 import * as notifications from "./screens/notifications.js";
+import * as password from "./screens/password.js";
+import * as provisioning from "./screens/provisioning.js";
+import * as sessions from "./screens/sessions.js";
+import * as setPassword from "./screens/set-password.js";
 import * as settings from "./screens/settings.js";
 import * as setup from "./screens/setup.js";
 import * as signIn from "./screens/sign-in.js";
@@ -16,16 +24,25 @@ import * as users from "./screens/users.js";
 
 const ADMINS = ["SECURITY_ADMIN", "SYSTEM_ADMIN", "AUDITOR"];
 
-// Navigation in the help page's words; `roles` are those the screen is offered to.
+// Navigation in the help page's words; `roles` are those the screen is offered to. A page
+// without a link of its own belongs to the `under` screen (its link stays current there).
 const SCREENS = [
   { path: "settings", link: "Client Settings", screen: settings, roles: ADMINS },
+  { path: "settings/provisioning", under: "settings", screen: provisioning, roles: ["SYSTEM_ADMIN"] },
   { path: "users", link: "Users", screen: users, roles: ADMINS },
+  { path: "users/new", under: "users", screen: addUser, roles: ["SYSTEM_ADMIN"] },
+  { path: "users/import", under: "users", screen: importUsers, roles: ["SYSTEM_ADMIN"] },
+  { path: "users/edit", under: "users", screen: editUser, roles: ["SYSTEM_ADMIN"] },
   { path: "bulk", link: "Bulk enablement", screen: bulk, roles: ["SECURITY_ADMIN"] },
   { path: "audit", link: "Audit log", screen: audit, roles: ADMINS },
   { path: "notifications", link: "Notifications", screen: notifications, roles: ADMINS },
   { path: "account", link: "My account", screen: account, roles: null },
+  { path: "account/password", under: "account", screen: password, roles: null },
+  { path: "account/sessions", under: "account", screen: sessions, roles: null },
 ];
 const STEPS = { "sign-in": signIn, setup, code };
+// Opened from a mail or by someone who cannot sign in: shown whatever the session's step.
+const OPEN = { "forgot-password": forgotPassword, "set-password": setPassword };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -69,6 +86,11 @@ const app = {
     app.flash = flash || null;
     drawNav();
     app.navigate("sign-in");
+  },
+  // The route's query: #/users/edit?id=5 -> URLSearchParams {id: "5"}.
+  params() {
+    const query = location.hash.split("?")[1] || "";
+    return new URLSearchParams(query);
   },
   takeFlash() {
     const flash = app.flash;
@@ -125,9 +147,11 @@ function drawNav() {
   signOutButton.hidden = step === "SIGNED_OUT";
   nav.hidden = step !== "AUTHENTICATED";
   if (nav.hidden) return;
-  const current = currentPath();
+  const path = currentPath();
+  const here = SCREENS.find((entry) => entry.path === path);
+  const current = here && here.under ? here.under : path;
   const list = h("ul", { class: "nav__list" });
-  for (const entry of SCREENS.filter(allowed)) {
+  for (const entry of SCREENS.filter((candidate) => candidate.link && allowed(candidate))) {
     list.append(
       h(
         "li",
@@ -148,10 +172,9 @@ function currentPath() {
   return location.hash.replace(/^#\/?/, "").split("?")[0];
 }
 
-let stopScreen = null;
-
 function screenFor(path) {
   const { step } = app.session;
+  if (OPEN[path]) return OPEN[path];
   if (step === "SIGNED_OUT") return path === "sign-in" ? STEPS["sign-in"] : null;
   if (step === "ENROLLMENT_REQUIRED") return path === "setup" ? setup : null;
   if (step === "TOTP_REQUIRED") return path === "code" ? code : null;
@@ -160,6 +183,11 @@ function screenFor(path) {
   const entry = SCREENS.find((candidate) => candidate.path === path);
   return entry && allowed(entry) ? entry.screen : null;
 }
+
+let stopScreen = null;
+// Each route draws into a view of its own: a screen still loading when another is chosen
+// (a quick second click) finishes into its detached view and is dropped, never mixed in.
+let routes = 0;
 
 async function route() {
   if (stopScreen) stopScreen();
@@ -171,28 +199,36 @@ async function route() {
     return;
   }
   drawNav();
-  clear(main);
+  routes += 1;
+  const turn = routes;
+  const view = h("div", { class: "view" });
+  replace(main, view);
   const flash = app.takeFlash();
   try {
-    const stop = await screen.render(main, app);
+    const stop = await screen.render(view, app);
+    if (turn !== routes) {
+      if (typeof stop === "function") stop();
+      return;
+    }
     stopScreen = typeof stop === "function" ? stop : null;
     // What the last step wants the person to know ("You are signed out."), under the heading.
     if (flash) {
       const note = h("div", { class: "banner", role: "status", text: flash });
-      const first = main.querySelector("h1");
+      const first = view.querySelector("h1");
       if (first) first.after(note);
-      else main.prepend(note);
+      else view.prepend(note);
       app.announce(flash);
     }
   } catch (error) {
+    if (turn !== routes) return;
     if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
-    replace(main, 
+    replace(view, 
       h("h1", { class: "heading", tabindex: "-1", text: "Sorry, there is a problem" }),
       h("p", { class: "banner banner--error", role: "alert", text: describeError(error) }),
       h("p", null, h("a", { href: `#/${path}`, text: "Try again", on: { click: () => setTimeout(route) } })),
     );
   }
-  const heading = main.querySelector("h1");
+  const heading = view.querySelector("h1");
   if (heading) {
     document.title = `${heading.textContent} - Client Web Portal`;
     heading.setAttribute("tabindex", "-1");

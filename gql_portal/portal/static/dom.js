@@ -176,3 +176,23 @@ export function downloadText(filename, text) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+// The pages of one screen (Client Settings, My account): links, the current one marked.
+export function subNav(label, entries, current) {
+  return h(
+    "nav",
+    { class: "subnav", "aria-label": label },
+    h(
+      "ul",
+      { class: "subnav__list" },
+      entries.map(([path, text]) =>
+        h("li", null, h("a", { class: "subnav__link", href: `#/${path}`, text, "aria-current": path === current ? "page" : null })),
+      ),
+    ),
+  );
+}
+
+// "1,234": the same digits grouping whatever the browser's language.
+export function formatCount(value) {
+  return Number(value).toLocaleString("en");
+}

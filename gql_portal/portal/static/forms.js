@@ -1,7 +1,7 @@
 // What every form of the portal shares: errors next to their field and summarised at the
 // top (GOV.UK pattern), a busy state while a request runs, and the code field.
 
-import { errorSummary, field, h, input } from "./dom.js";
+import { errorSummary, field, h, input, uid } from "./dom.js";
 import { describeError } from "./errors.js";
 
 export function codeField(label = "Code", hint = "The 6-digit code from your authenticator app.") {
@@ -59,7 +59,9 @@ export function form({ fields, submit, onSubmit, extra = [], submitAttributes = 
     summary.show(items);
   };
   const showApiError = (error) => {
-    const name = error && error.field && fields[error.field] ? error.field : null;
+    // "email" or "input.email": the argument's own name finds the field.
+    const argument = error && error.field ? error.field.split(".").pop() : null;
+    const name = argument && fields[argument] ? argument : null;
     const fallback = name ? null : Object.keys(fields)[0];
     const target = error && ["INVALID_CODE", "BAD_USER_INPUT", "INVALID_CREDENTIALS"].includes(error.code) ? name || fallback : name;
     showErrors([[target, describeError(error)]]);
@@ -105,4 +107,42 @@ export function lockCountdown(seconds, { onTick, onEnd }) {
     }
   }, 1000);
   return () => clearInterval(timer);
+}
+
+// Checkboxes in a fieldset that a form treats as one field (the roles of a user, a bulk
+// job's filter): `input` is the first box, so the error summary's link lands on the group.
+export function checkboxGroup({ legend, hint, options, checked = [], disabled = false }) {
+  const hintId = uid("hint");
+  const errorId = uid("error");
+  const boxes = options.map(([value, label]) => {
+    const id = uid("option");
+    const box = h("input", { type: "checkbox", id, value, class: "checkbox__input", checked: checked.includes(value), disabled });
+    return { box, item: h("div", { class: "checkbox" }, box, h("label", { for: id, class: "checkbox__label", text: label })) };
+  });
+  const error = h("p", { class: "field-error", id: errorId, hidden: true });
+  const wrapper = h(
+    "fieldset",
+    { class: "fieldset", "aria-describedby": hint ? hintId : null },
+    h("legend", { class: "fieldset__legend", text: legend }),
+    hint ? h("p", { class: "hint", id: hintId, text: hint }) : null,
+    error,
+    boxes.map((entry) => entry.item),
+  );
+  return {
+    wrapper,
+    element: wrapper,
+    input: boxes[0].box,
+    label: legend,
+    values() {
+      return boxes.filter((entry) => entry.box.checked).map((entry) => entry.box.value);
+    },
+    setError(message) {
+      error.hidden = !message;
+      error.textContent = message ? `Error: ${message}` : "";
+      wrapper.classList.toggle("field--error", Boolean(message));
+      const ids = [hint ? hintId : null, message ? errorId : null].filter(Boolean);
+      if (ids.length) wrapper.setAttribute("aria-describedby", ids.join(" "));
+      else wrapper.removeAttribute("aria-describedby");
+    },
+  };
 }

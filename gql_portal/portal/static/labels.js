@@ -51,7 +51,7 @@ export function roleList(roles) {
 
 // LOGIN_SUCCEEDED -> "Login succeeded"
 export function actionLabel(action) {
-  const words = action.toLowerCase().replace(/_/g, " ").replace("totp", "TOTP");
+  const words = action.toLowerCase().replace(/_/g, " ").replace("totp", "TOTP").replace("scim", "SCIM");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -64,6 +64,10 @@ export const AUDIT_ACTIONS = [
   "DOMAIN_TWO_FACTOR_DISABLED",
   "PASSWORD_RULES_UPDATED",
   "USER_CREATED",
+  "USER_UPDATED",
+  "USER_DEACTIVATED",
+  "USER_REACTIVATED",
+  "USER_LOGIN_UNLOCKED",
   "USER_TWO_FACTOR_ENABLED",
   "USER_TWO_FACTOR_DISABLED",
   "USER_TWO_FACTOR_RESET",
@@ -74,8 +78,12 @@ export const AUDIT_ACTIONS = [
   "TOTP_LOCKED_OUT",
   "RECOVERY_CODE_USED",
   "RECOVERY_CODES_REGENERATED",
+  "PASSWORD_CHANGED",
+  "SESSION_REVOKED",
   "BULK_JOB_STARTED",
   "BULK_JOB_FINISHED",
   "BULK_JOB_CANCELLED",
+  "SCIM_TOKEN_CREATED",
+  "SCIM_TOKEN_REVOKED",
   "ACCESS_DENIED",
 ];

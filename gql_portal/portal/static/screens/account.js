@@ -2,10 +2,17 @@
 // in the header of every screen.
 
 import { run } from "../api.js";
-import { h, put } from "../dom.js";
+import { h, put, subNav } from "../dom.js";
 import { banner, checkCode, cleanCode, codeField, form, heading } from "../forms.js";
 import { roleList, TWO_FACTOR_STATE } from "../labels.js";
 import { recoveryCodesPanel } from "../recovery-codes.js";
+
+// The pages of My account, for every role.
+export const ACCOUNT_PAGES = [
+  ["account", "Overview"],
+  ["account/password", "Password"],
+  ["account/sessions", "Sessions"],
+];
 
 function summaryRow(term, value, testid) {
   return [h("dt", { text: term }), h("dd", { "data-testid": testid || null, text: value })];
@@ -45,6 +52,7 @@ export async function render(main, app) {
   const left = h("dd", { "data-testid": "recovery-codes-left", text: String(twoFactor.recoveryCodesRemaining) });
   put(main, 
     ...heading("My account"),
+    subNav("My account", ACCOUNT_PAGES, "account"),
     h(
       "dl",
       { class: "summary" },

@@ -2,8 +2,8 @@
 // Start, a live progress bar from the bulkJob subscription, Cancel.
 
 import { run } from "../api.js";
-import { button, formatTime, h, put, replace, uid } from "../dom.js";
-import { banner, heading } from "../forms.js";
+import { button, formatTime, h, put, replace } from "../dom.js";
+import { banner, checkboxGroup, heading } from "../forms.js";
 import { JOB_STATUS, ROLE, TWO_FACTOR_STATE } from "../labels.js";
 import { progressBar } from "../progress.js";
 import { subscribe } from "../subscriptions.js";
@@ -12,25 +12,9 @@ const ACTIVE = ["QUEUED", "RUNNING"];
 const STATES = ["DISABLED", "PENDING_ENROLLMENT", "ENROLLED"];
 
 function checkboxes(legend, hint, options) {
-  const hintId = uid("hint");
-  const boxes = options.map(([value, label]) => {
-    const id = uid("option");
-    const box = h("input", { type: "checkbox", id, value, class: "checkbox__input" });
-    return { box, item: h("div", { class: "checkbox" }, box, h("label", { for: id, class: "checkbox__label", text: label })) };
-  });
-  return {
-    element: h(
-      "fieldset",
-      { class: "fieldset", "aria-describedby": hintId },
-      h("legend", { class: "fieldset__legend", text: legend }),
-      h("p", { class: "hint", id: hintId, text: hint }),
-      boxes.map((entry) => entry.item),
-    ),
-    values() {
-      const chosen = boxes.filter((entry) => entry.box.checked).map((entry) => entry.box.value);
-      return chosen.length ? chosen : null;
-    },
-  };
+  const group = checkboxGroup({ legend, hint, options });
+  // null, not [], when nothing is ticked: the filter then leaves that criterion out.
+  return { element: group.element, values: () => (group.values().length ? group.values() : null) };
 }
 
 function jobSummary(job) {

@@ -2,13 +2,19 @@
 // Security Administrator turns it on and off, a System Administrator only off, others read.
 
 import { run } from "../api.js";
-import { field, formatTime, h, input, put, uid } from "../dom.js";
+import { field, formatTime, h, input, put, subNav, uid } from "../dom.js";
 import { banner, form, heading } from "../forms.js";
 
 const NUMBERS = [
   ["enrollmentGracePeriodHours", "Grace period for setting up two-factor authentication (hours)", "0 means users must set it up at their next sign-in."],
   ["minPasswordLength", "Minimum password length", "In characters."],
   ["auditRetentionDays", "Keep audit events for (days)", "Older events are deleted. 0 keeps them forever."],
+];
+
+// The pages of Client Settings; Provisioning is a System Administrator's only.
+export const SETTINGS_PAGES = [
+  ["settings", "Password Security Rules"],
+  ["settings/provisioning", "Provisioning"],
 ];
 
 function changedBy(rules) {
@@ -133,6 +139,7 @@ export async function render(main, app) {
   if (!editable) settingsForm.submitButton.hidden = true;
   put(main, 
     ...heading("Password Security Rules", "Client Settings"),
+    system ? subNav("Client Settings", SETTINGS_PAGES, "settings") : null,
     status,
     settingsForm.element,
     who,

@@ -40,5 +40,6 @@ export function render(main, app) {
     ...heading("Sign in"),
     h("p", { class: "lead", text: "Sign in with the email address and password of your portal account." }),
     signInForm.element,
+    h("p", null, h("a", { href: "#/forgot-password", text: "Forgot your password?" })),
   );
 }

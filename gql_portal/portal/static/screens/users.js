@@ -1,17 +1,30 @@
-// Users: search, filters by role and 2FA state, Load more, and a per-row Actions menu whose
-// items follow the viewer's roles (CONTRACT section 2).
+// Users: search, filters by role, 2FA state and status, the total, Load more, and a per-row
+// Actions menu whose items follow the viewer's roles (CONTRACT sections 2 and 10). A System
+// Administrator also adds, imports, edits, deactivates and unlocks users.
 
 import { run } from "../api.js";
-import { button, field, formatTime, h, input, put, select } from "../dom.js";
+import { button, field, formatCount, formatTime, h, input, put, select } from "../dom.js";
 import { banner, form, heading } from "../forms.js";
 import { ROLE, roleList, TWO_FACTOR_STATE } from "../labels.js";
 import { confirmDialog, menuButton } from "../menu.js";
 
 const PAGE = 100;
+const STATUS = { ACTIVE: "Active", DEACTIVATED: "Deactivated" };
+
+function statusCell(user) {
+  const locked = user.loginLockedUntil && new Date(user.loginLockedUntil) > new Date();
+  return h(
+    "td",
+    { "data-testid": "user-status", "data-active": String(user.active) },
+    h("span", { class: user.active ? "status" : "status status--inactive", text: user.active ? STATUS.ACTIVE : STATUS.DEACTIVATED }),
+    locked ? h("span", { class: "status status--locked", text: `Sign-in locked until ${formatTime(user.loginLockedUntil)}` }) : null,
+  );
+}
 
 export async function render(main, app) {
   const security = app.hasRole("SECURITY_ADMIN");
-  const mayChange = security || app.hasRole("SYSTEM_ADMIN");
+  const system = app.hasRole("SYSTEM_ADMIN");
+  const mayChange = security || system;
   const fields = {
     search: field({ label: "Search", hint: "Part of the email address or name.", input: input({ type: "search", name: "search", class: "input" }) }),
     roles: field({ label: "Role", input: select([["", "Any role"], ...Object.entries(ROLE)], { name: "role", class: "select" }) }),
@@ -19,6 +32,7 @@ export async function render(main, app) {
       label: "Two-factor authentication",
       input: select([["", "Any state"], ...Object.entries(TWO_FACTOR_STATE)], { name: "state", class: "select" }),
     }),
+    active: field({ label: "Status", input: select([["", "Any status"], ...Object.entries(STATUS)], { name: "status", class: "select" }) }),
   };
   const message = h("div", { "aria-live": "polite", class: "form-status" });
   const count = h("p", { class: "hint", "aria-live": "polite" });
@@ -80,6 +94,41 @@ export async function render(main, app) {
         },
       });
     }
+    if (system) items.push(...accountItems(user));
+    return items;
+  };
+
+  // A System Administrator's items (CONTRACT section 10); the API keeps the rules (own
+  // roles, the last administrators) and its refusal is shown above the table.
+  const accountItems = (user) => {
+    const items = [{ label: "Edit", action: () => app.navigate(`users/edit?id=${encodeURIComponent(user.id)}`) }];
+    const self = user.id === app.session.me.id;
+    if (user.active && !self) {
+      items.push({
+        label: "Deactivate",
+        action: async (trigger) => {
+          const sure = await confirmDialog({
+            title: `Deactivate ${user.email}?`,
+            body: "They are signed out everywhere and cannot sign in until they are reactivated. Their two-factor authentication settings are kept.",
+            confirm: "Deactivate",
+            opener: trigger,
+          });
+          if (sure) await act(user, (variables) => run("deactivate-user", variables), (u) => `${u.email} is deactivated.`, trigger);
+        },
+      });
+    } else if (!user.active) {
+      items.push({
+        label: "Reactivate",
+        action: (trigger) => act(user, (variables) => run("reactivate-user", variables), (u) => `${u.email} is active again and can sign in.`, trigger),
+      });
+    }
+    if (user.loginLockedUntil) {
+      items.push({
+        label: "Unlock sign-in",
+        action: (trigger) =>
+          act(user, (variables) => run("unlock-user-login", variables), (u) => `Sign-in is unlocked for ${u.email}: they can try their password again now.`, trigger),
+      });
+    }
     return items;
   };
 
@@ -87,12 +136,13 @@ export async function render(main, app) {
     const items = itemsFor(user);
     return h(
       "tr",
-      { "data-user-id": user.id },
+      { "data-user-id": user.id, class: user.active ? null : "row--inactive" },
       h("td", { class: "cell--email", text: user.email }),
       h("td", { text: user.displayName || "" }),
       h("td", { text: roleList(user.roles) }),
       stateCell(user),
       h("td", { text: user.lastLoginAt ? formatTime(user.lastLoginAt) : "Never" }),
+      statusCell(user),
       mayChange ? h("td", { class: "cell--actions" }, items.length ? menuButton(`Actions for ${user.email}`, items) : null) : null,
     );
   };
@@ -110,7 +160,9 @@ export async function render(main, app) {
     shown += rows.length;
     after = data.users.pageInfo.endCursor;
     more.hidden = !data.users.pageInfo.hasNextPage;
-    count.textContent = shown === 0 ? "No users match." : `Showing ${shown} user${shown === 1 ? "" : "s"}${more.hidden ? "" : ", more to load"}.`;
+    const total = data.users.totalCount;
+    const users = `${formatCount(total)} user${total === 1 ? "" : "s"}`;
+    count.textContent = total === 0 ? "No users match." : shown < total ? `${users}, showing ${formatCount(shown)}.` : `${users}.`;
     return rows;
   };
 
@@ -134,7 +186,8 @@ export async function render(main, app) {
       const search = fields.search.input.value.trim();
       const role = fields.roles.input.value;
       const state = fields.twoFactorState.input.value;
-      filter = { search: search || null, roles: role ? [role] : null, twoFactorState: state || null };
+      const status = fields.active.input.value;
+      filter = { search: search || null, roles: role ? [role] : null, twoFactorState: state || null, active: status ? status === "ACTIVE" : null };
       try {
         await load(true);
       } catch (error) {
@@ -149,6 +202,14 @@ export async function render(main, app) {
   await load(true);
   put(main, 
     ...heading("Users"),
+    system
+      ? h(
+          "div",
+          { class: "actions" },
+          h("a", { class: "button", href: "#/users/new", text: "Add user" }),
+          h("a", { class: "button button--secondary", href: "#/users/import", text: "Import CSV" }),
+        )
+      : null,
     switchOn ? null : banner("Enable 2FA is off in Client Settings, so Two-Factor Authentication is not available to anyone now.", "warning"),
     filterForm.element,
     message,
@@ -166,7 +227,7 @@ export async function render(main, app) {
           h(
             "tr",
             null,
-            ["Email", "Name", "Roles", "Two-factor authentication", "Last sign-in", mayChange ? "Actions" : null]
+            ["Email", "Name", "Roles", "Two-factor authentication", "Last sign-in", "Status", mayChange ? "Actions" : null]
               .filter(Boolean)
               .map((label) => h("th", { scope: "col", text: label })),
           ),

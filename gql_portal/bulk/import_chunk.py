@@ -1,0 +1,266 @@
+"""One chunk of an import job: the next rows after the checkpoint (a CSV line), applied.
+
+A fixed set of set-based statements whatever the chunk holds: the rows, the domain's admin
+counts (locked), the users the rows name (one SELECT by email_normalized), one multi-row
+INSERT of the new users, one UPDATE ... FROM of the changed ones, their USER_CREATED and
+USER_UPDATED events, 2FA enabled when asked, and the rows' outcomes. All in the runner's
+transaction: a row is applied whole or not at all, and a repeated chunk (a crash before
+the commit) applies nothing twice. A dry run decides the same outcomes and writes only them.
+
+Each write is one function below, so what follows a chunk (mails, invitations) has one
+obvious place to go.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts
+from gql_portal.accounts.models import PasswordSecurityRules, Role, encode_roles
+from gql_portal.audit.models import AuditAction
+from gql_portal.audit.services import record_user_audit_events
+from gql_portal.bulk.chunk import enable_chunk
+from gql_portal.bulk.events import job_fields, job_meta
+from gql_portal.bulk.models import BulkJob, ImportRowOutcome
+from gql_portal.bulk.steps import ChunkCounts, ChunkRaceError, JobStoppedError
+from gql_portal.sql import execute, fetch, is_postgres, json_records
+
+VIA = "import"
+# An import keeps its one option in the job's JSON column (an enablement keeps its user
+# selection there): whether to enable 2FA for the imported users.
+ENABLE_TWO_FACTOR_OPTION = "enableTwoFactor"
+NEW_USER_ROLES = encode_roles([Role.USER])
+CREATED = ImportRowOutcome.CREATED
+UPDATED = ImportRowOutcome.UPDATED
+UNCHANGED = ImportRowOutcome.UNCHANGED
+REFUSED = ImportRowOutcome.REFUSED
+
+_ROWS_SQL = (
+    "SELECT id, line, email, email_normalized, display_name, roles, outcome, error "
+    "FROM import_rows WHERE job_id = ? AND line > ? ORDER BY line LIMIT ?"
+)
+_EXISTING_SQL = (
+    "SELECT id, email_normalized, display_name, roles, active FROM users "
+    "WHERE domain_id = ? AND email_normalized IN (SELECT email_normalized FROM import_rows "
+    "WHERE job_id = ? AND line > ? AND line <= ?)"
+)
+_NEW_USER = (
+    ("email", "text"),
+    ("email_normalized", "text"),
+    ("display_name", "text"),
+    ("roles", "text"),
+)
+_CHANGED_USER = (("id", "int"), ("display_name", "text"), ("roles", "text"))
+_OUTCOME = (("id", "bigint"), ("outcome", "text"), ("error", "text"), ("user_id", "int"))
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one row does: its outcome and the user it leaves (id None: a user to create)."""
+
+    row_id: int
+    outcome: ImportRowOutcome
+    error: str | None
+    user_id: int | None
+    email: str
+    email_normalized: str
+    display_name: str
+    roles: str
+    active: bool = True
+
+
+def decide(
+    row: dict[str, Any], user: dict[str, Any] | None, guard: AdminGuard, actor_id: int | None
+) -> Decision:
+    """One row against the user of its email (None: not in the domain), in line order.
+    An empty display name or roles cell keeps what an existing user has."""
+    decision = Decision(
+        row_id=int(row["id"]),
+        outcome=REFUSED,
+        error=row["error"],
+        user_id=int(user["id"]) if user else None,
+        email=row["email"],
+        email_normalized=row["email_normalized"],
+        display_name=row["display_name"],
+        roles=row["roles"] or (user["roles"] if user else NEW_USER_ROLES),
+        active=bool(user["active"]) if user else True,
+    )
+    if row["outcome"] == REFUSED.value:
+        return decision
+    if user is None:
+        guard.refusal(user_id=None, actor_id=actor_id, active=True, before="", after=decision.roles)
+        decision.outcome = CREATED
+        return decision
+    decision.display_name = decision.display_name or user["display_name"]
+    refusal = guard.refusal(
+        user_id=decision.user_id,
+        actor_id=actor_id,
+        active=decision.active,
+        before=user["roles"],
+        after=decision.roles,
+    )
+    if refusal is not None:
+        decision.error = refusal
+        return decision
+    same = (decision.display_name, decision.roles) == (user["display_name"], user["roles"])
+    decision.outcome = UNCHANGED if same else UPDATED
+    return decision
+
+
+async def import_step(
+    job: BulkJob, size: int, now: datetime, connection: BaseDBAsyncClient
+) -> ChunkCounts | None:
+    rows = await fetch(connection, _ROWS_SQL, [job.id, job.checkpoint_user_id, size])
+    if not rows:
+        return None
+    last = int(rows[-1]["line"])
+    enable_two_factor = import_options(job)
+    rules = await PasswordSecurityRules.filter(domain_id=job.domain_id).using_db(connection).get()
+    if enable_two_factor and not job.dry_run and not rules.two_factor_enabled:
+        raise JobStoppedError("Two-Factor Authentication was turned off for the domain")
+    guard = await lock_admin_counts(connection, job.domain_id)
+    lock = " FOR UPDATE" if is_postgres(connection) and not job.dry_run else ""
+    found = await fetch(
+        connection, _EXISTING_SQL + lock, [job.domain_id, job.id, job.checkpoint_user_id, last]
+    )
+    users = {user["email_normalized"]: user for user in found}
+    decisions = [
+        decide(row, users.get(row["email_normalized"]), guard, job.requested_by_id) for row in rows
+    ]
+    if not job.dry_run:
+        await create_users(connection, job, decisions, now)
+        await update_users(connection, decisions, now)
+        await record_user_events(connection, job, decisions)
+        if enable_two_factor:
+            await enable_imported_two_factor(connection, job, rules, decisions, now)
+    await record_outcomes(connection, decisions)
+    counted = {outcome: 0 for outcome in ImportRowOutcome}
+    for decision in decisions:
+        counted[decision.outcome] += 1
+    return ChunkCounts(
+        checkpoint=last,
+        processed=len(decisions),
+        changed=counted[CREATED] + counted[UPDATED],
+        skipped=counted[UNCHANGED],
+        failed=counted[REFUSED],
+        created=counted[CREATED],
+        updated=counted[UPDATED],
+    )
+
+
+def import_options(job: BulkJob) -> bool:
+    return bool(job.user_filter.get(ENABLE_TWO_FACTOR_OPTION, False))
+
+
+def _of(decisions: list[Decision], outcome: ImportRowOutcome) -> list[Decision]:
+    return [decision for decision in decisions if decision.outcome is outcome]
+
+
+async def create_users(
+    connection: BaseDBAsyncClient, job: BulkJob, decisions: list[Decision], now: datetime
+) -> None:
+    """One multi-row INSERT; invited users (password_hash "": no password matches it).
+    A user created meanwhile by someone else (the unique email) redoes the chunk, where
+    the row then updates that user."""
+    new = _of(decisions, CREATED)
+    records = [
+        {
+            "email": decision.email,
+            "email_normalized": decision.email_normalized,
+            "display_name": decision.display_name,
+            "roles": decision.roles,
+        }
+        for decision in new
+    ]
+    # WHERE true: SQLite's parser needs it between INSERT ... SELECT and ON CONFLICT.
+    inserted = await fetch(
+        connection,
+        "INSERT INTO users (domain_id, email, email_normalized, display_name, roles, "
+        "password_hash, created_at, active, two_factor_enabled, code_failures) "
+        "SELECT ?, r.email, r.email_normalized, r.display_name, r.roles, '', ?, ?, ?, 0 "
+        f"FROM {json_records(connection, _NEW_USER)} WHERE true "
+        "ON CONFLICT (domain_id, email_normalized) DO NOTHING RETURNING id, email_normalized",
+        [job.domain_id, now, True, False, json.dumps(records)],
+    )
+    if len(inserted) != len(new):
+        raise ChunkRaceError("a user of the chunk was created meanwhile")
+    ids = {row["email_normalized"]: int(row["id"]) for row in inserted}
+    for decision in new:
+        decision.user_id = ids[decision.email_normalized]
+
+
+async def update_users(
+    connection: BaseDBAsyncClient, decisions: list[Decision], now: datetime
+) -> None:
+    """One UPDATE ... FROM for every changed user (their rows are locked: no race)."""
+    records = [
+        {"id": decision.user_id, "display_name": decision.display_name, "roles": decision.roles}
+        for decision in _of(decisions, UPDATED)
+    ]
+    await execute(
+        connection,
+        "UPDATE users SET display_name = r.display_name, roles = r.roles, updated_at = ? "
+        f"FROM {json_records(connection, _CHANGED_USER)} WHERE users.id = r.id",
+        [now, json.dumps(records)],
+    )
+
+
+def _ids(decisions: list[Decision], outcome: ImportRowOutcome) -> list[int]:
+    return [decision.user_id for decision in _of(decisions, outcome) if decision.user_id]
+
+
+async def record_user_events(
+    connection: BaseDBAsyncClient, job: BulkJob, decisions: list[Decision]
+) -> None:
+    """USER_CREATED and USER_UPDATED, one INSERT ... SELECT each, attributed to the job."""
+    for action, outcome in (
+        (AuditAction.USER_CREATED, CREATED),
+        (AuditAction.USER_UPDATED, UPDATED),
+    ):
+        await record_user_audit_events(
+            connection,
+            action=action,
+            meta=job_meta(job),
+            user_ids=_ids(decisions, outcome),
+            **job_fields(job, {"via": VIA}),
+        )
+
+
+async def enable_imported_two_factor(
+    connection: BaseDBAsyncClient,
+    job: BulkJob,
+    rules: PasswordSecurityRules,
+    decisions: list[Decision],
+    now: datetime,
+) -> None:
+    """``enableTwoFactor``: every active user the chunk imported, as bulk enablement does
+    (the same statement, its USER_TWO_FACTOR_ENABLED events and enrollment deadlines)."""
+    imported = [
+        decision.user_id
+        for decision in decisions
+        if decision.outcome is not REFUSED and decision.active and decision.user_id
+    ]
+    if imported:
+        await enable_chunk(job, rules, imported, now, connection)
+
+
+async def record_outcomes(connection: BaseDBAsyncClient, decisions: list[Decision]) -> None:
+    """Every row's outcome, reason and user: one UPDATE ... FROM."""
+    records = [
+        {
+            "id": decision.row_id,
+            "outcome": decision.outcome.value,
+            "error": decision.error[:300] if decision.error else None,
+            "user_id": decision.user_id,
+        }
+        for decision in decisions
+    ]
+    await execute(
+        connection,
+        "UPDATE import_rows SET outcome = r.outcome, error = r.error, user_id = r.user_id "
+        f"FROM {json_records(connection, _OUTCOME)} WHERE import_rows.id = r.id",
+        [json.dumps(records)],
+    )

@@ -1,0 +1,108 @@
+"""A portal user as a SCIM User (RFC 7643 section 4.1), and back.
+
+userName and the primary email are the portal email; displayName (else name.formatted,
+else givenName and familyName joined) the display name; roles the portal's four roles.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import Email, EnterpriseUser, Meta, Name
+from scim2_models import Role as ScimRole
+from scim2_models import User as ScimUser
+
+from gql_portal.accounts.models import Role, User
+from gql_portal.accounts.validation import require_display_name, require_email
+from gql_portal.errors import BadUserInputError
+from gql_portal.inputs import text_problem
+
+RESOURCE_TYPE = "User"
+# What requests are read as: Entra ID sends the enterprise extension by default. Its
+# attributes are accepted and not stored (the portal has no column for them).
+RequestUser = ScimUser[EnterpriseUser]
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedUser:
+    """What a SCIM User says about a portal user; None = the resource does not say."""
+
+    email: str
+    display_name: str
+    active: bool
+    roles: list[Role] | None
+    external_id: str | None
+
+
+def to_resource(
+    user: User, *, location: str, model: type[ScimUser[Any]] = ScimUser
+) -> ScimUser[Any]:
+    """``location`` is the resource's own URL (meta.location); ``model`` RequestUser for
+    the resource a PATCH applies to."""
+    return model(
+        id=str(user.id),
+        external_id=user.external_id,
+        user_name=user.email,
+        display_name=user.display_name or None,
+        name=Name(formatted=user.display_name) if user.display_name else None,
+        emails=[Email(value=user.email, primary=True, type=Email.Type.work)],
+        active=user.active,
+        roles=[ScimRole(value=role.value) for role in user.role_list],
+        meta=Meta(
+            resource_type=RESOURCE_TYPE,
+            created=user.created_at,
+            last_modified=user.updated_at or user.created_at,
+            location=location,
+        ),
+    )
+
+
+def _display_name(resource: ScimUser[Any]) -> str:
+    if resource.display_name:
+        return resource.display_name
+    name = resource.name
+    if name is None:
+        return ""
+    if name.formatted:
+        return name.formatted
+    return " ".join(part for part in (name.given_name, name.family_name) if part)
+
+
+def _roles(resource: ScimUser[Any]) -> list[Role] | None:
+    """The four role names only (any case): SCIM creates no other role, and a value it
+    does not know is refused, not dropped. Absent = the portal's roles stay as they are."""
+    if resource.roles is None:
+        return None
+    roles: list[Role] = []
+    for entry in resource.roles:
+        value = (entry.value or "").strip().upper()
+        if value not in Role.__members__:
+            raise BadUserInputError(
+                f"roles: {entry.value!r} is not one of {', '.join(Role)}", field="roles"
+            )
+        roles.append(Role(value))
+    return roles or [Role.USER]
+
+
+def _storable(field: str, value: str | None) -> None:
+    if value is not None and text_problem(value) is not None:
+        raise BadUserInputError(f"{field} holds characters that cannot be stored", field=field)
+
+
+def from_resource(resource: ScimUser[Any]) -> ProvisionedUser:
+    _storable("userName", resource.user_name)
+    _storable("displayName", _display_name(resource))
+    _storable("externalId", resource.external_id)
+    if not resource.user_name:
+        raise BadUserInputError("userName is required", field="userName")
+    require_email(resource.user_name)
+    email = resource.user_name.strip()  # the address as written; compared normalised
+    external_id = resource.external_id
+    if external_id is not None and len(external_id) > 255:
+        raise BadUserInputError("externalId is longer than 255 characters", field="externalId")
+    return ProvisionedUser(
+        email=email,
+        display_name=require_display_name(_display_name(resource)),
+        active=True if resource.active is None else resource.active,
+        roles=_roles(resource),
+        external_id=external_id,
+    )
