@@ -36,8 +36,6 @@ ADOPTION = "query($days: Int!) { twoFactorAdoption(days: $days) { day } }"
 START = "mutation($f: BulkUserFilter) { startBulkTwoFactorEnablement(filter: $f) { id } }"
 CANCEL = "mutation($id: ID!) { cancelBulkJob(id: $id) { id } }"
 JOB = "query($id: ID!) { bulkJob(id: $id) { id } }"
-NOTIFICATIONS = "query($f: NotificationFilter, $after: String) "
-NOTIFICATIONS += "{ notifications(filter: $f, after: $after) { edges { cursor } } }"
 JOBS = "query($after: String) { bulkJobs(after: $after) { edges { cursor } } }"
 USERS = "query($first: Int, $after: String) { users(first: $first, after: $after) "
 USERS += "{ edges { cursor } } }"
@@ -76,14 +74,6 @@ CASES = [
     ),
     Case("summary target id", "auditSummary", SUMMARY, {"f": {"targetUserId": "-1"}}, (USR,)),
     Case("adoption days", "twoFactorAdoption", ADOPTION, {"days": 0}, (USR,)),
-    Case(
-        "notifications user id",
-        "notifications",
-        NOTIFICATIONS,
-        {"f": {"userId": "not-an-id"}},
-        (USR,),
-    ),
-    Case("notifications cursor", "notifications", NOTIFICATIONS, {"after": "garbage"}, (USR,)),
     Case(
         "bulk empty roles",
         "startBulkTwoFactorEnablement",
