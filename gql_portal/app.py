@@ -14,6 +14,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql_portal.accounts.password_links import finish_password_resets
 from gql_portal.api.export import export_audit_events
+from gql_portal.api.import_admission import may_send_an_import
 from gql_portal.api.operation import fast_operations
 from gql_portal.api.origins import check_public_origin, exact_origins
 from gql_portal.api.schema import build_schema
@@ -120,7 +121,15 @@ def create_app(
         edge=partial(EdgeMiddleware, production=production) if middleware else None,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route(IMPORT_PATH, ImportEndpoint(graphql)),
+            Route(
+                IMPORT_PATH,
+                ImportEndpoint(
+                    graphql,
+                    admit=may_send_an_import,
+                    max_bytes=settings.max_body_bytes,
+                    import_max_bytes=settings.import_max_bytes,
+                ),
+            ),
             WebSocketRoute("/graphql", graphql),
             *ops_routes(settings, refresh=refresh_backlog_gauges),
             Route("/audit/export", export_audit_events, methods=["GET"]),
@@ -135,7 +144,7 @@ def create_app(
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=settings.max_body_bytes,
-                paths={IMPORT_PATH: max(settings.import_max_bytes, settings.max_body_bytes)},
+                delegated=frozenset({IMPORT_PATH}),  # it applies its own limit
             ),
         ]
         if middleware

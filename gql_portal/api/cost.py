@@ -110,14 +110,21 @@ class _Walker:
         named = get_named_type(field.type)
         if is_leaf_type(named):
             return 0 if field.resolve is not None and is_default_resolver(field.resolve) else 1
+        is_list = is_list_type(get_nullable_type(field.type))
+        # A connection never serves more than MAX_PAGE_SIZE; a plain list is taken at its word.
+        own_page = self.page_size(field, node, None if is_list else MAX_PAGE_SIZE)
+        if is_list and own_page is not None:
+            # A list that takes ``first`` itself (BulkJob.importRows, errors) holds that many.
+            count, own_page = own_page, None
+        else:
+            # A connection's list (its edges) holds a page of objects; anything else one.
+            count = page if page is not None and is_list else 1
         inner = 0
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-            inner = self.selection_cost(named, node.selection_set, self.page_size(field, node))
-        # A connection's list (its edges) holds a page of objects; anything else one.
-        count = page if page is not None and is_list_type(get_nullable_type(field.type)) else 1
+            inner = self.selection_cost(named, node.selection_set, own_page)
         return count * (1 + inner)
 
-    def page_size(self, field: GraphQLField, node: FieldNode) -> int | None:
+    def page_size(self, field: GraphQLField, node: FieldNode, cap: int | None) -> int | None:
         if PAGE_ARGUMENT not in field.args:
             return None
         value: object = None
@@ -129,8 +136,9 @@ class _Walker:
             elif isinstance(argument.value, VariableNode):
                 value = self.variables.get(argument.value.name.value)
         if not isinstance(value, int) or isinstance(value, bool):
-            return DEFAULT_PAGE_SIZE
-        return max(0, min(value, MAX_PAGE_SIZE))
+            default = field.args[PAGE_ARGUMENT].default_value  # the schema's own default
+            value = default if isinstance(default, int) else DEFAULT_PAGE_SIZE
+        return max(0, value if cap is None else min(value, cap))
 
     def _fields_type(self, name: str) -> FieldsType | None:
         kind = self.schema.get_type(name)

@@ -56,20 +56,21 @@ async def send_error(
 class BodyLimitMiddleware:
     """A declared Content-Length over ``max_bytes`` is refused before anything is read; a
     body without one (chunked) is buffered up to ``max_bytes``, then replayed to the app.
-    ``paths`` gives a few paths their own limit (POST /graphql/import: big CSVs)."""
+    ``delegated`` paths apply their own limit (POST /graphql/import decides from the
+    credential whether a big CSV may come, before it reads a byte: http/import_route.py)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, paths: dict[str, int] | None = None
+        self, app: ASGIApp, *, max_bytes: int, delegated: frozenset[str] = frozenset()
     ) -> None:
         self.app = app
-        self.default_max_bytes = max_bytes
-        self.paths = paths or {}
+        self.max_bytes = max_bytes
+        self.delegated = delegated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.delegated:
             await self.app(scope, receive, send)
             return
-        max_bytes = self.paths.get(scope["path"], self.default_max_bytes)
+        max_bytes = self.max_bytes
         too_large = f"The request body exceeds {max_bytes} bytes"
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):

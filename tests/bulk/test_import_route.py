@@ -9,11 +9,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gql_portal.accounts.models import User
+from gql_portal.accounts.models import Role, User
 from gql_portal.app import create_app
 from gql_portal.bulk.imports import prepare_import
 from gql_portal.bulk.models import BulkJob, ImportRow
 from gql_portal.settings import Settings
+from tests.bulk.api import sign_in
 from tests.bulk.imports import IMPORT, admin_token, in_process, many_rows
 from tests.factories import make_domain
 from tests.graphql import GraphQLClient
@@ -47,11 +48,37 @@ async def test_a_csv_over_the_graphql_limit_goes_to_graphql_import(
     job = await BulkJob.get(id=job_id)
     assert (job.status, job.total, job.created) == ("SUCCEEDED", 3000, 3000)
     assert await User.filter(domain_id=domain.id).count() == 3001
-    # The same authentication as /graphql: no token, no import.
+    # Only a signed-in SYSTEM_ADMIN may send more than the usual limit: anyone else's big
+    # body is refused from its headers, before the server reads, holds or decodes it.
     anonymous = await client.http.post(
         "/graphql/import", json={"query": IMPORT, "variables": {"csv": csv}}
     )
-    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert anonymous.status_code == 413, anonymous.text
+    user_token = await sign_in(client, domain, Role.SECURITY_ADMIN)
+    not_an_importer = await post(client, "/graphql/import", user_token, IMPORT, csv=csv)
+    assert not_an_importer.status_code == 413, not_an_importer.text
+    # Chunked (no Content-Length): counted as it arrives, refused at the usual limit.
+    pieces = iter(
+        [
+            b'{"query": "' + IMPORT.encode() + b'", "variables": {"csv": "',
+            *([b"x" * 50_000] * 4),
+            b'"}}',
+        ]
+    )
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    chunked = await client.http.post(
+        "/graphql/import", content=body(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413, chunked.text
+    # The same authentication as /graphql: a small anonymous import is UNAUTHENTICATED.
+    small = await client.http.post(
+        "/graphql/import", json={"query": IMPORT, "variables": {"csv": "email\n"}}
+    )
+    assert small.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 @pytest.mark.parametrize(

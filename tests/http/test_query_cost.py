@@ -182,3 +182,20 @@ async def test_a_variable_that_does_not_coerce_is_a_plain_input_error(
         result = await limited.execute(SMALL, {"n": "many"}, token=token)
         assert result.code == "BAD_USER_INPUT"
         assert "cost" not in result.errors[0]["extensions"]
+
+
+def test_a_list_that_takes_first_costs_its_first() -> None:
+    # BulkJob.importRows / errors are plain lists with their own `first` (up to 1,000).
+    rows = '{ bulkJob(id: "x") { importRows(first: 1000) { line } errors(first: 1000) { line } } }'
+    assert cost_of(rows) == 1 + 1000 + 1000
+    assert cost_of(rows.replace("1000", "10")) == 1 + 10 + 10
+    aliased = (
+        "{ "
+        + " ".join(
+            f'a{i}: bulkJob(id: "x") {{ importRows(first: 1000) {{ line }} }}' for i in range(9)
+        )
+        + " }"
+    )
+    assert cost_of(aliased) > get_settings().max_query_cost
+    # first absent: the list's own default (100), not a connection's.
+    assert cost_of('{ bulkJob(id: "x") { importRows { line } } }') == 1 + 100
