@@ -20,7 +20,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts, removes_kept_role
-from gql_portal.accounts.models import PasswordSecurityRules, Role, encode_roles
+from gql_portal.accounts.links import LinkRecipient, create_links
+from gql_portal.accounts.models import AccountLinkPurpose, PasswordSecurityRules, Role, encode_roles
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_user_audit_events
 from gql_portal.bulk.chunk import enable_chunk
@@ -135,6 +136,7 @@ async def import_step(
     ]
     if not job.dry_run:
         await create_users(connection, job, decisions, now)
+        await invite_created(connection, job, decisions)
         await update_users(connection, decisions, now)
         await record_user_events(connection, job, decisions)
         if enable_two_factor:
@@ -204,6 +206,19 @@ async def create_users(
     ids = {row["email_normalized"]: int(row["id"]) for row in inserted}
     for decision in new:
         decision.user_id = ids[decision.email_normalized]
+
+
+async def invite_created(
+    connection: BaseDBAsyncClient, job: BulkJob, decisions: list[Decision]
+) -> None:
+    """Every created user is invited (an import sets no password): their links and mails in
+    the chunk's transaction, a fixed few statements (accounts/links.py)."""
+    invited = [
+        LinkRecipient(decision.user_id, job.domain_id, decision.email, decision.display_name)
+        for decision in _of(decisions, CREATED)
+        if decision.user_id is not None
+    ]
+    await create_links(invited, AccountLinkPurpose.INVITATION, using_db=connection, job_id=job.id)
 
 
 async def update_users(

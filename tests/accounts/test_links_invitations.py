@@ -7,6 +7,7 @@ from gql_portal.notifications.models import Notification
 from tests.accounts.links_helpers import NEW_PASSWORD, SET_PASSWORD, mailed_token
 from tests.factories import PASSWORD, make_domain, make_user
 from tests.graphql import GraphQLClient
+from tests.scim.helpers import auth, scim_token
 
 CREATE = """
 mutation($input: CreateUserInput!) { createUser(input: $input) { id email } }
@@ -53,3 +54,24 @@ async def test_create_user_with_a_password_or_refused_invites_nobody(
     assert duplicate.code == "BAD_USER_INPUT"
     assert not await AccountLink.exists()
     assert not await Notification.filter(kind="INVITATION").exists()
+
+
+async def test_a_scim_created_user_is_invited(client: GraphQLClient) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "grace@example.org",
+        "displayName": "Grace Hopper",
+        "active": True,
+    }
+    created = await client.http.post("/scim/v2/Users", headers=auth(token), json=body)
+    assert created.status_code == 201, created.text
+    user = await User.get(id=int(created.json()["id"]))
+    assert (await AccountLink.get(user_id=user.id)).purpose == "INVITATION"
+    mail = await Notification.get(user_id=user.id)
+    assert (mail.kind, mail.recipient) == ("INVITATION", "grace@example.org")
+    # The same userName again is refused (409) and invites nobody more.
+    again = await client.http.post("/scim/v2/Users", headers=auth(token), json=body)
+    assert again.status_code == 409
+    assert await Notification.filter(kind="INVITATION").count() == 1
