@@ -7,30 +7,22 @@ Without a Redis that answers, the job runs through the in-process runner instead
 ``make run``). Prints both times and the ratio; the goal is within 2x.
 """
 
-import asyncio
-import subprocess
 import sys
 import time
 import uuid
 from typing import Any
 
-from bench.harness import ROOT, backends, bench_database, parser, run_with_orm
+from bench.harness import (
+    DEFAULT_REDIS,
+    backends,
+    bench_database,
+    bench_worker,
+    parser,
+    run_with_orm,
+    timed_job,
+    usable_redis,
+)
 from bench.seed import add_users, make_domain
-
-DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
-
-
-async def _redis_answers(url: str) -> bool:
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        await redis.flushdb()
-        return True
-    except Exception:
-        return False
-    finally:
-        await redis.aclose()
 
 
 async def _raw_set_based(domain_id: int) -> float:
@@ -70,29 +62,21 @@ async def _raw_set_based(domain_id: int) -> float:
 
 
 async def _through_runner(domain_id: int, redis_url: str | None) -> float:
-    from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, QueueDispatcher
-    from gql_portal.bulk.models import BulkJob
     from gql_portal.bulk.selection import UserSelection
     from gql_portal.bulk.services import start_job
     from gql_portal.request_meta import SYSTEM
 
-    dispatcher: JobDispatcher = QueueDispatcher(redis_url) if redis_url else InProcessDispatcher()
-    started = time.perf_counter()
-    job = await start_job(
-        actor=None,
-        domain_id=domain_id,
-        selection=UserSelection(),
-        dry_run=False,
-        meta=SYSTEM,
-        dispatcher=dispatcher,
-    )
-    while not job.is_final:
-        await asyncio.sleep(0.02)
-        job = await BulkJob.get(id=job.id)
-    took = time.perf_counter() - started
-    await dispatcher.close()
-    assert job.status == "SUCCEEDED", job.error
-    return took
+    def start(dispatcher: Any) -> Any:
+        return start_job(
+            actor=None,
+            domain_id=domain_id,
+            selection=UserSelection(),
+            dry_run=False,
+            meta=SYSTEM,
+            dispatcher=dispatcher,
+        )
+
+    return (await timed_job(start, redis_url))[0]
 
 
 def run(kind: str, users: int, redis_url: str | None) -> dict[str, Any]:
@@ -109,25 +93,9 @@ def run(kind: str, users: int, redis_url: str | None) -> dict[str, Any]:
             return job_domain.id, raw_domain.id
 
         job_domain, raw_domain = run_with_orm(db, seed)
-        if redis_url is not None and not asyncio.run(_redis_answers(redis_url)):
-            redis_url = None
-        worker = None
-        if redis_url is not None:
-            env = {**db.env, "GQL_PORTAL_REDIS_URL": redis_url}
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "gql_portal.cli", "worker"],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(2)  # worker start-up is not part of the job
-        try:
+        redis_url = usable_redis(redis_url)
+        with bench_worker(db, redis_url):
             through = run_with_orm(db, lambda: _through_runner(job_domain, redis_url))
-        finally:
-            if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=30)
         raw = run_with_orm(db, lambda: _raw_set_based(raw_domain))
         return {
             "db": kind,

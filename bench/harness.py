@@ -74,6 +74,7 @@ class BenchDatabase:
     url: str
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    smtp_port: int = 0
 
 
 def _fernet_key() -> str:
@@ -83,8 +84,42 @@ def _fernet_key() -> str:
 
 
 @contextlib.contextmanager
+def mail_sink() -> Iterator[int]:
+    """A local SMTP server (aiosmtpd's Sink, a process of its own) that accepts and discards
+    every message; yields its port once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}", "-c",
+         "aiosmtpd.handlers.Sink"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the SMTP sink did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
 def bench_database(kind: str, label: str) -> Iterator[BenchDatabase]:
-    """A fresh database migrated by ``gql-portal migrate``; dropped (or deleted) afterwards."""
+    """A fresh database migrated by ``gql-portal migrate``; dropped (or deleted) afterwards.
+    Production settings, so ``GQL_PORTAL_SMTP_URL`` names a local sink (mail_sink)."""
+    with mail_sink() as smtp_port:
+        yield from _bench_database(kind, label, smtp_port)
+
+
+def _bench_database(kind: str, label: str, smtp_port: int) -> Iterator[BenchDatabase]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"gql_portal_bench_{label}_"))
     name = f"gql_portal_bench_{label}_{os.getpid()}_{secrets.token_hex(3)}"
     if kind == "postgres":
@@ -98,10 +133,12 @@ def bench_database(kind: str, label: str) -> Iterator[BenchDatabase]:
         GQL_PORTAL_DATA_DIR=str(data_dir),
         GQL_PORTAL_ENCRYPTION_KEYS=_fernet_key(),
         GQL_PORTAL_ENVIRONMENT="production",
+        # Production refuses to start without SMTP; the sink discards what it is sent.
+        GQL_PORTAL_SMTP_URL=f"smtp://{HOST}:{smtp_port}",
         # No access log line per request, for the portal and the bare route alike.
         GQL_PORTAL_LOG_LEVEL="WARNING",
     )
-    db = BenchDatabase(kind=kind, url=url, data_dir=data_dir, env=env)
+    db = BenchDatabase(kind=kind, url=url, data_dir=data_dir, env=env, smtp_port=smtp_port)
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -161,6 +198,79 @@ def run_with_orm(db: BenchDatabase, work: Callable[[], Any]) -> Any:
     if not ok:
         raise RuntimeError(f"seeding failed:\n{value}")
     return value
+
+
+# --- bulk jobs -----------------------------------------------------------------------------
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
+# A job nobody picks up within this long means the worker is not running.
+UNCLAIMED_SECONDS = 30.0
+
+
+async def redis_answers(url: str) -> bool:
+    """Whether the bench's Redis database answers; it is emptied for the run."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        await redis.flushdb()
+        return True
+    except Exception:
+        return False
+    finally:
+        await redis.aclose()
+
+
+def usable_redis(url: str | None) -> str | None:
+    """``url`` when it answers; None (the in-process runner) when it does not or is ''."""
+    return url if url and asyncio.run(redis_answers(url)) else None
+
+
+@contextlib.contextmanager
+def bench_worker(db: BenchDatabase, redis_url: str | None) -> Iterator[None]:
+    """``gql-portal worker`` on ``redis_url`` for the block (nothing when it is None); its
+    output goes to worker.log in the bench's data folder."""
+    if redis_url is None:
+        yield
+        return
+    log = db.data_dir / "worker.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gql_portal.cli", "worker"],
+            env={**db.env, "GQL_PORTAL_REDIS_URL": redis_url},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        time.sleep(2)  # worker start-up is not part of the job
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def timed_job(start: Callable[[Any], Any], redis_url: str | None) -> tuple[float, Any]:
+    """Seconds from ``await start(dispatcher)`` (which returns the BulkJob) to the job's end,
+    through arq (``redis_url``) or the in-process runner; and the finished job."""
+    from gql_portal.bulk.dispatch import InProcessDispatcher, JobDispatcher, QueueDispatcher
+    from gql_portal.bulk.models import BulkJob
+
+    dispatcher: JobDispatcher = QueueDispatcher(redis_url) if redis_url else InProcessDispatcher()
+    started = time.perf_counter()
+    job = await start(dispatcher)
+    while not job.is_final:
+        await asyncio.sleep(0.02)
+        job = await BulkJob.get(id=job.id)
+        if job.status == "QUEUED" and time.perf_counter() - started > UNCLAIMED_SECONDS:
+            raise RuntimeError(f"no runner took the job in {UNCLAIMED_SECONDS:.0f} s")
+    took = time.perf_counter() - started
+    await dispatcher.close()
+    if job.status != "SUCCEEDED":
+        raise RuntimeError(f"the job ended {job.status}: {job.error}")
+    return took, job
 
 
 # --- servers -------------------------------------------------------------------------------

@@ -10,39 +10,29 @@ no-op in this process only: no setting or flag of the product turns messages off
 both times and the ratio; the goal is within 1.5x.
 """
 
-import asyncio
 import sys
-import time
 from typing import Any
 
-from bench.harness import backends, bench_database, parser, run_with_orm
+from bench.harness import backends, bench_database, parser, run_with_orm, timed_job
 from bench.seed import add_users, make_domain
 
 
 async def _job(domain_id: int) -> float:
-    from gql_portal.bulk.dispatch import InProcessDispatcher
-    from gql_portal.bulk.models import BulkJob
     from gql_portal.bulk.selection import UserSelection
     from gql_portal.bulk.services import start_job
     from gql_portal.request_meta import SYSTEM
 
-    dispatcher = InProcessDispatcher()
-    started = time.perf_counter()
-    job = await start_job(
-        actor=None,
-        domain_id=domain_id,
-        selection=UserSelection(),
-        dry_run=False,
-        meta=SYSTEM,
-        dispatcher=dispatcher,
-    )
-    while not job.is_final:
-        await asyncio.sleep(0.02)
-        job = await BulkJob.get(id=job.id)
-    took = time.perf_counter() - started
-    await dispatcher.close()
-    assert job.status == "SUCCEEDED", job.error
-    return took
+    def start(dispatcher: Any) -> Any:
+        return start_job(
+            actor=None,
+            domain_id=domain_id,
+            selection=UserSelection(),
+            dry_run=False,
+            meta=SYSTEM,
+            dispatcher=dispatcher,
+        )
+
+    return float((await timed_job(start, None))[0])
 
 
 async def _without_messages(domain_id: int) -> float:

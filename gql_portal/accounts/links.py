@@ -9,6 +9,7 @@ two concurrent uses exactly one wins, on both databases.
 """
 
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from gql_portal.clock import utcnow
 from gql_portal.crypto import encrypt_secret
 from gql_portal.notifications import outbox
 from gql_portal.notifications.models import NotificationKind
-from gql_portal.sql import aliased_columns, execute, fetch, from_row, in_ids
+from gql_portal.sql import aliased_columns, execute, fetch, from_row, in_ids, json_records
 
 LIFETIMES = {
     AccountLinkPurpose.INVITATION: timedelta(hours=72),
@@ -38,6 +39,7 @@ MAX_TOKEN_LENGTH = 100
 # Rows per statement: five parameters a row stays far below both databases' limits.
 STATEMENT_ROWS = 1000
 _EXPIRES_AT = AccountLink._meta.fields_map["expires_at"]
+_LINK = (("user_id", "int"), ("token_hash", "text"))
 
 
 def hash_link_token(token: str) -> str:
@@ -111,15 +113,17 @@ async def _insert_links(
     now: datetime,
     expires_at: datetime,
 ) -> None:
-    rows = ", ".join("(?, ?, ?, ?, ?)" for _ in recipients)
-    values: list[Any] = []
-    for recipient, token in zip(recipients, tokens, strict=True):
-        values += [recipient.user_id, purpose.value, hash_link_token(token), now, expires_at]
+    """One INSERT ... SELECT: the users and token hashes one JSON parameter, the rest
+    constants."""
+    records = [
+        {"user_id": recipient.user_id, "token_hash": hash_link_token(token)}
+        for recipient, token in zip(recipients, tokens, strict=True)
+    ]
     await execute(
         connection,
         "INSERT INTO account_links (user_id, purpose, token_hash, created_at, expires_at)"
-        f" VALUES {rows}",
-        values,
+        f" SELECT r.user_id, ?, r.token_hash, ?, ? FROM {json_records(connection, _LINK)}",
+        [purpose.value, now, expires_at, json.dumps(records)],
     )
 
 
