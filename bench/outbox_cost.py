@@ -13,26 +13,13 @@ both times and the ratio; the goal is within 1.5x.
 import sys
 from typing import Any
 
-from bench.harness import backends, bench_database, parser, run_with_orm, timed_job
+from bench.bulk_enable import timed_enablement
+from bench.harness import backends, bench_database, parser, run_with_orm
 from bench.seed import add_users, make_domain
 
 
 async def _job(domain_id: int) -> float:
-    from gql_portal.bulk.selection import UserSelection
-    from gql_portal.bulk.services import start_job
-    from gql_portal.request_meta import SYSTEM
-
-    def start(dispatcher: Any) -> Any:
-        return start_job(
-            actor=None,
-            domain_id=domain_id,
-            selection=UserSelection(),
-            dry_run=False,
-            meta=SYSTEM,
-            dispatcher=dispatcher,
-        )
-
-    return float((await timed_job(start, None))[0])
+    return await timed_enablement(domain_id, None)
 
 
 async def _without_messages(domain_id: int) -> float:

@@ -36,7 +36,8 @@ KINDS = {
     AccountLinkPurpose.PASSWORD_RESET: NotificationKind.PASSWORD_RESET,
 }
 MAX_TOKEN_LENGTH = 100
-# Rows per statement: five parameters a row stays far below both databases' limits.
+# Recipients per round of statements: the supersede UPDATE binds one parameter per user on
+# SQLite, far below its limit; the links go as one JSON parameter.
 STATEMENT_ROWS = 1000
 _EXPIRES_AT = AccountLink._meta.fields_map["expires_at"]
 _LINK = (("user_id", "int"), ("token_hash", "text"))

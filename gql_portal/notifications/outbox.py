@@ -88,14 +88,11 @@ async def _insert(
     return written
 
 
-@lru_cache(maxsize=32)
-def _values_sql(json: str, rows: int) -> str:
-    row = "(" + ", ".join(json if name == "params" else "?" for name in _COLUMNS) + ")"
-    return (
-        f"INSERT INTO notifications ({', '.join(_COLUMNS)}) VALUES "
-        + ", ".join([row] * rows)
-        + _ON_CONFLICT
-    )
+@lru_cache(maxsize=2)
+def _values_sql(json: str) -> str:
+    """One message's INSERT (``json``: how the params parameter is written)."""
+    row = ", ".join(json if name == "params" else "?" for name in _COLUMNS)
+    return f"INSERT INTO notifications ({', '.join(_COLUMNS)}) VALUES ({row}){_ON_CONFLICT}"
 
 
 async def enqueue(
@@ -135,7 +132,7 @@ async def enqueue(
         )
         values += [domain_id, True]
     else:
-        sql = _values_sql(json, 1)
+        sql = _values_sql(json)
     await _insert(kind, using_db, sql, values)
 
 
