@@ -1,7 +1,8 @@
 """The SCIM 2.0 endpoints at /scim/v2 (RFC 7644): discovery and Users.
 
 Thin: each endpoint reads the request, calls gql_portal.scim, and answers with the
-resource as scim2-models serialises it; api/scim_http.py holds the protocol's plumbing.
+resource (scim/resources.py writes it; scim2-models when the request selects attributes);
+api/scim_http.py holds the protocol's plumbing.
 """
 
 from typing import Any
@@ -33,12 +34,14 @@ from gql_portal.api.scim_http import (
 )
 from gql_portal.scim import changes, discovery, service
 from gql_portal.scim.models import ScimToken
-from gql_portal.scim.resources import to_resource
+from gql_portal.scim.resources import resource_body, to_resource
+
+LIST_RESPONSE_SCHEMA = str(ListResponse.__schema__)
 
 
 def _listed(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": len(resources),
         "startIndex": 1,
         "itemsPerPage": len(resources),
@@ -89,10 +92,25 @@ def user_location(request: Request, user: User) -> str:
     return f"{base_url(request)}/Users/{user.id}"
 
 
-def user_body(request: Request, user: User, context: Context) -> dict[str, Any]:
-    return to_resource(user, location=user_location(request, user)).model_dump(
-        scim_ctx=context, response_parameters=response_parameters(request)
+def _selects(parameters: ResponseParameters[ScimUser[Any]]) -> bool:
+    return bool(parameters.attributes or parameters.excluded_attributes)
+
+
+def _user_body(
+    user: User,
+    location: str,
+    context: Context,
+    parameters: ResponseParameters[ScimUser[Any]],
+) -> dict[str, Any]:
+    if not _selects(parameters):
+        return resource_body(user, location=location)
+    return to_resource(user, location=location).model_dump(
+        scim_ctx=context, response_parameters=parameters
     )
+
+
+def user_body(request: Request, user: User, context: Context) -> dict[str, Any]:
+    return _user_body(user, user_location(request, user), context, response_parameters(request))
 
 
 async def _page(
@@ -111,14 +129,18 @@ async def _page(
         count=min(max(count, 0), max_count(request)),
     )
     users_url = f"{base_url(request)}/Users"
-    listed = ListResponse[ScimUser[Any]](
-        total_results=page.total,
-        start_index=page.start_index,
-        items_per_page=len(page.users),
-        resources=[to_resource(user, location=f"{users_url}/{user.id}") for user in page.users],
-    )
+    resources = [
+        _user_body(user, f"{users_url}/{user.id}", Context.SEARCH_RESPONSE, parameters)
+        for user in page.users
+    ]
     return ScimResponse(
-        listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
+        {
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": page.total,
+            "startIndex": page.start_index,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
     )
 
 

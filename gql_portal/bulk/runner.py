@@ -22,6 +22,7 @@ from gql_portal.bulk.chunk import enablement_step
 from gql_portal.bulk.events import record_job_event
 from gql_portal.bulk.import_chunk import import_step
 from gql_portal.bulk.models import BulkJob, BulkJobKind, BulkJobStatus
+from gql_portal.bulk.statistics import TableGrowth
 from gql_portal.bulk.steps import ChunkRaceError, Step
 from gql_portal.clock import utcnow
 from gql_portal.errors import PortalError
@@ -61,6 +62,7 @@ async def run_bulk_job(
         return RunResult(job, True)
     key = job.id
     await _claim(key)
+    growth = TableGrowth()
     while True:
         if stop_at is not None and time.monotonic() >= stop_at:
             return RunResult(await BulkJob.get_or_none(id=key), False)
@@ -71,6 +73,7 @@ async def run_bulk_job(
             return RunResult(await fail_job(key, error), True)
         if current is not None:
             _report(current, done)
+            await growth.after_chunk(current)
             if on_progress is not None:
                 await on_progress(current)
         if done or current is None:

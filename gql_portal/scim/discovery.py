@@ -22,7 +22,8 @@ from scim2_models import (
 )
 from scim2_models import User as ScimUser
 
-USER_SCHEMA = str(ScimUser.__schema__)
+from gql_portal.scim.resources import USER_SCHEMA
+
 # The User attributes the portal stores (id, externalId and meta are common to every
 # resource, RFC 7643 section 3.1).
 KEPT_ATTRIBUTES = frozenset({"userName", "name", "displayName", "active", "emails", "roles"})
