@@ -46,17 +46,19 @@ def to_resource(
     user: User, *, location: str, model: type[ScimUser[Any]] = ScimUser
 ) -> ScimUser[Any]:
     """``location`` is the resource's own URL (meta.location); ``model`` RequestUser for
-    the resource a PATCH applies to."""
-    return model(
+    the resource a PATCH applies to. Built without validation (``model_construct``): the
+    row's values were checked when they were stored, and email-validator's stricter rules
+    would refuse addresses the portal holds (a PATCH could not deactivate their user)."""
+    return model.model_construct(
         id=str(user.id),
         external_id=user.external_id,
         user_name=user.email,
         display_name=user.display_name or None,
-        name=Name(formatted=user.display_name) if user.display_name else None,
-        emails=[Email(value=user.email, primary=True, type=Email.Type.work)],
+        name=Name.model_construct(formatted=user.display_name) if user.display_name else None,
+        emails=[Email.model_construct(value=user.email, primary=True, type=Email.Type.work)],
         active=user.active,
-        roles=[ScimRole(value=role.value) for role in user.role_list],
-        meta=Meta(
+        roles=[ScimRole.model_construct(value=role.value) for role in user.role_list],
+        meta=Meta.model_construct(
             resource_type=RESOURCE_TYPE,
             created=user.created_at,
             last_modified=user.updated_at or user.created_at,

@@ -132,3 +132,20 @@ async def test_a_stored_address_that_email_validator_refuses_is_still_listed(
     ]
     one = await client.http.get(f"/scim/v2/Users/{odd.id}", headers=auth(token))
     assert one.status_code == 200 and one.json() == resource
+    selected = await client.http.get(
+        f"/scim/v2/Users/{odd.id}?attributes=userName,emails", headers=auth(token)
+    )
+    assert selected.status_code == 200, selected.text
+    assert selected.json()["emails"] == resource["emails"]
+    # Okta deprovisions with PATCH active false: the stored address must not stop it.
+    deactivated = await client.http.patch(
+        f"/scim/v2/Users/{odd.id}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+        headers=auth(token),
+    )
+    assert deactivated.status_code == 200, deactivated.text
+    assert deactivated.json()["active"] is False
+    assert (await PortalUser.get(id=odd.id)).active is False
