@@ -58,6 +58,21 @@ class AdminGuard:
     active: dict[Role, int] = field(default_factory=dict)
     # False: not counted, for changes that remove no kept role (``lock_admin_counts``).
     counted: bool = True
+    # The counts as the guard started, for ``moved``.
+    start: dict[Role, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = dict(self.active)
+
+    def carry(self, moved: dict[Role, int]) -> None:
+        """Count changes that were accepted and not written (an earlier chunk of a dry
+        run): the holders they added or took away."""
+        for role, count in moved.items():
+            self.active[role] += count
+
+    def moved(self) -> dict[Role, int]:
+        """What the accepted changes (and ``carry``) moved each count by."""
+        return {role: self.active[role] - self.start[role] for role in KEPT_ROLES}
 
     def refusal(
         self,

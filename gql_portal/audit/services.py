@@ -1,3 +1,5 @@
+import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, TypedDict, Unpack
 from uuid import UUID
@@ -8,7 +10,7 @@ from gql_portal.accounts.models import User
 from gql_portal.audit.models import EVENT_COLUMNS, AuditAction, AuditEvent, AuditOutcome
 from gql_portal.clock import utcnow
 from gql_portal.request_meta import RequestMeta
-from gql_portal.sql import execute, in_ids, json_parameter
+from gql_portal.sql import execute, in_ids, json_parameter, json_records
 
 
 def _text(value: str | None, limit: int) -> str | None:
@@ -54,7 +56,13 @@ class EventFields(TypedDict, total=False):
 _WRITTEN = ("domain_id", *EVENT_COLUMNS)
 _DETAILS = AuditEvent._meta.fields_map["details"]
 # The columns a set-based write takes from each target user's row.
-_FROM_USERS = {"domain_id": "domain_id", "target_id": "id", "target_email": "email"}
+_FROM_USERS = {
+    "domain_id": "users.domain_id",
+    "target_id": "users.id",
+    "target_email": "users.email",
+}
+# One user's own details, beside its id (record_user_audit_events' ``user_details``).
+_OWN_DETAILS = (("id", "bigint"), ("details", "jsonb"))
 
 
 def _columns(action: AuditAction, meta: RequestMeta, fields: EventFields) -> dict[str, Any]:
@@ -106,22 +114,51 @@ async def record_user_audit_events(
     action: AuditAction,
     meta: RequestMeta,
     user_ids: list[int],
+    user_details: Mapping[int, Mapping[str, Any]] | None = None,
     **fields: Unpack[EventFields],
 ) -> None:
     """The set-based writer: one event per user of ``user_ids`` (each its own target and
     domain), one INSERT ... SELECT, the other columns built and cleaned as for one event.
+    ``user_details`` adds each user's own details to the shared ``details`` (what an
+    import changed of that user): one JSON parameter beside the ids, still one statement.
 
     The unique (job_id, action, target_id) key makes a repeated batch of a job insert
     nothing (events without a job never conflict: NULLs are distinct).
     """
     columns = _columns(action, meta, fields)
-    users, user_values = in_ids(connection, "id", user_ids)
+    if user_details is None:
+        users, user_values = in_ids(connection, "users.id", user_ids)
+        await execute(
+            connection,
+            f"{_insert_from_users_sql(json_parameter(connection), 'users')} WHERE {users}{_ONCE}",
+            [*_shared_values(columns, details=True), *user_values],
+        )
+        return
+    base = fields.get("details") or {}
+    records = [
+        {"id": user_id, "details": _clean({**base, **user_details.get(user_id, {})})}
+        for user_id in user_ids
+    ]
+    # CROSS JOIN: SQLite walks the records and looks each user up by its key.
+    source = f"{json_records(connection, _OWN_DETAILS)} CROSS JOIN users"
     await execute(
         connection,
-        f"{_insert_from_users_sql(json_parameter(connection))} WHERE {users}"
-        " ON CONFLICT (job_id, action, target_id) DO NOTHING",
-        [*(columns[name] for name in _WRITTEN if name not in _FROM_USERS), *user_values],
+        f"{_insert_from_users_sql('r.details', source)} WHERE users.id = r.id{_ONCE}",
+        [*_shared_values(columns, details=False), json.dumps(records)],
     )
+
+
+_ONCE = " ON CONFLICT (job_id, action, target_id) DO NOTHING"
+
+
+def _shared_values(columns: dict[str, Any], *, details: bool) -> list[Any]:
+    """The values every event of a set-based write shares (the rest come from the users,
+    and the details from each user's record when ``details`` is False)."""
+    return [
+        columns[name]
+        for name in _WRITTEN
+        if name not in _FROM_USERS and (details or name != "details")
+    ]
 
 
 def _parameter(name: str, details_parameter: str) -> str:
@@ -134,9 +171,8 @@ def _insert_sql(details_parameter: str) -> str:
     return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) VALUES ({values})"
 
 
-@lru_cache(maxsize=2)
-def _insert_from_users_sql(details_parameter: str) -> str:
-    selected = ", ".join(
-        _FROM_USERS.get(name) or _parameter(name, details_parameter) for name in _WRITTEN
-    )
-    return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) SELECT {selected} FROM users"
+@lru_cache(maxsize=8)
+def _insert_from_users_sql(details: str, source: str) -> str:
+    """``details``: the parameter of the shared details, or the records' column."""
+    selected = ", ".join(_FROM_USERS.get(name) or _parameter(name, details) for name in _WRITTEN)
+    return f"INSERT INTO audit_events ({', '.join(_WRITTEN)}) SELECT {selected} FROM {source}"

@@ -21,19 +21,27 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from gql_portal.accounts.admin_guard import AdminGuard, lock_admin_counts, removes_kept_role
 from gql_portal.accounts.links import LinkRecipient, create_links
-from gql_portal.accounts.models import AccountLinkPurpose, PasswordSecurityRules, Role, encode_roles
+from gql_portal.accounts.models import (
+    AccountLinkPurpose,
+    PasswordSecurityRules,
+    Role,
+    decode_roles,
+    encode_roles,
+)
 from gql_portal.audit.models import AuditAction
 from gql_portal.audit.services import record_user_audit_events
 from gql_portal.bulk.chunk import enable_chunk
 from gql_portal.bulk.events import job_fields, job_meta
 from gql_portal.bulk.models import BulkJob, ImportRowOutcome
 from gql_portal.bulk.steps import ChunkCounts, ChunkRaceError, JobStoppedError
-from gql_portal.sql import execute, fetch, is_postgres, json_records
+from gql_portal.sql import execute, fetch, is_postgres, json_parameter, json_records
 
 VIA = "import"
 # An import keeps its one option in the job's JSON column (an enablement keeps its user
 # selection there): whether to enable 2FA for the imported users.
 ENABLE_TWO_FACTOR_OPTION = "enableTwoFactor"
+# A dry run's accepted changes of the kept roles so far (dry_run_moves).
+DRY_RUN_MOVES = "dryRunAdminMoves"
 NEW_USER_ROLES = encode_roles([Role.USER])
 CREATED = ImportRowOutcome.CREATED
 UPDATED = ImportRowOutcome.UPDATED
@@ -84,6 +92,10 @@ class Decision:
     display_name: str
     roles: str
     active: bool = True
+    line: int = 0
+    # The existing user's display name and roles (encoded) before the row: the event says
+    # what changed. None for a user to create.
+    before: tuple[str, str] | None = None
 
 
 def decide(
@@ -101,6 +113,8 @@ def decide(
         display_name=row["display_name"],
         roles=row["roles"] or (user["roles"] if user else NEW_USER_ROLES),
         active=bool(user["active"]) if user else True,
+        line=int(row["line"]),
+        before=(user["display_name"], user["roles"]) if user else None,
     )
     if row["outcome"] == REFUSED.value:
         return decision
@@ -146,9 +160,13 @@ async def import_step(
     guard = await lock_admin_counts(
         connection, job.domain_id, count=_removes_kept_role(rows, users)
     )
+    if job.dry_run:
+        guard.carry(dry_run_moves(job))
     decisions = [
         decide(row, users.get(row["email_normalized"]), guard, job.requested_by_id) for row in rows
     ]
+    if job.dry_run:
+        await keep_dry_run_moves(connection, job, guard.moved())
     if not job.dry_run:
         await create_users(connection, job, decisions, now)
         await invite_created(connection, job, decisions)
@@ -180,6 +198,32 @@ def _removes_kept_role(rows: list[dict[str, Any]], users: dict[str, dict[str, An
             if removes_kept_role(user["roles"], row["roles"]):
                 return True
     return False
+
+
+def dry_run_moves(job: BulkJob) -> dict[Role, int]:
+    """A dry run writes no user, so a later chunk's count of admins would not see an
+    earlier chunk's accepted role changes: the job keeps their sum, and each chunk counts
+    it in, so the preview refuses exactly what the import would."""
+    stored = job.user_filter.get(DRY_RUN_MOVES, {})
+    return {Role(role): int(count) for role, count in stored.items()}
+
+
+async def keep_dry_run_moves(
+    connection: BaseDBAsyncClient, job: BulkJob, moved: dict[Role, int]
+) -> None:
+    """In the chunk's transaction (a repeated chunk counts nothing twice); no statement
+    when the chunk moved nothing."""
+    if moved == {role: dry_run_moves(job).get(role, 0) for role in moved}:
+        return
+    job.user_filter = {
+        **job.user_filter,
+        DRY_RUN_MOVES: {role.value: count for role, count in moved.items()},
+    }
+    await execute(
+        connection,
+        f"UPDATE bulk_jobs SET user_filter = {json_parameter(connection)} WHERE id = ?",
+        [json.dumps(job.user_filter), job.id],
+    )
 
 
 def import_options(job: BulkJob) -> bool:
@@ -252,23 +296,46 @@ async def update_users(
     )
 
 
-def _ids(decisions: list[Decision], outcome: ImportRowOutcome) -> list[int]:
-    return [decision.user_id for decision in _of(decisions, outcome) if decision.user_id]
+def _role_names(encoded: str) -> list[str]:
+    return [role.value for role in decode_roles(encoded)]
+
+
+def _created_details(decision: Decision) -> dict[str, Any]:
+    """As createUser's event: the roles given and the invitation (an import sets no
+    password), with the CSV line."""
+    return {"line": decision.line, "roles": _role_names(decision.roles), "invited": True}
+
+
+def _updated_details(decision: Decision) -> dict[str, Any]:
+    """As updateUser's event: roles from and to, that the display name changed."""
+    details: dict[str, Any] = {"line": decision.line}
+    display_name, roles = decision.before or ("", "")
+    if decision.display_name != display_name:
+        details["displayName"] = True
+    if decision.roles != roles:
+        details["roles"] = {
+            "from": _role_names(roles),
+            "to": _role_names(decision.roles),
+        }
+    return details
 
 
 async def record_user_events(
     connection: BaseDBAsyncClient, job: BulkJob, decisions: list[Decision]
 ) -> None:
-    """USER_CREATED and USER_UPDATED, one INSERT ... SELECT each, attributed to the job."""
-    for action, outcome in (
-        (AuditAction.USER_CREATED, CREATED),
-        (AuditAction.USER_UPDATED, UPDATED),
+    """USER_CREATED and USER_UPDATED, one INSERT ... SELECT each, attributed to the job,
+    each event with what the row did to its user."""
+    for action, outcome, details in (
+        (AuditAction.USER_CREATED, CREATED, _created_details),
+        (AuditAction.USER_UPDATED, UPDATED, _updated_details),
     ):
+        own = {d.user_id: details(d) for d in _of(decisions, outcome) if d.user_id is not None}
         await record_user_audit_events(
             connection,
             action=action,
             meta=job_meta(job),
-            user_ids=_ids(decisions, outcome),
+            user_ids=list(own),
+            user_details=own,
             **job_fields(job, {"via": VIA}),
         )
 

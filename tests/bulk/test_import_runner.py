@@ -101,3 +101,36 @@ async def test_an_empty_file_finishes_at_once() -> None:
     await run_bulk_job(job.id)
     job = await BulkJob.get(id=job.id)
     assert (job.status, job.total, job.processed) == ("SUCCEEDED", 0, 0)
+
+
+async def _outcomes(domain: Domain, csv: str, *, dry_run: bool) -> list[tuple[int, str]]:
+    job = await queued_import(domain, csv, dry_run=dry_run)
+    await run_bulk_job(job.id, chunk_size=1)  # every row its own chunk
+    rows = await ImportRow.filter(job_id=job.id).order_by("line")
+    return [(row.line, row.outcome) for row in rows]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_a_dry_run_refuses_across_chunks_exactly_what_the_import_would(
+    dry_run: bool,
+) -> None:
+    """Each chunk of a dry run counts the domain's admins, which a dry run never changes:
+    without carrying the accepted changes, line 3 was previewed as accepted (the import
+    refuses it: it takes the last SECURITY_ADMIN), and line 5 as refused (the import accepts
+    it: line 4 made another SYSTEM_ADMIN)."""
+    domain = await make_domain()
+    only = await make_user(domain, roles=[Role.SYSTEM_ADMIN])
+    first = await make_user(domain, roles=[Role.USER, Role.SECURITY_ADMIN])
+    second = await make_user(domain, roles=[Role.USER, Role.SECURITY_ADMIN])
+    csv = HEADER + (
+        f"{first.email},,USER\n"  # line 2: one SECURITY_ADMIN left
+        f"{second.email},,USER\n"  # line 3: would leave none: refused
+        f"new@{domain.name},,USER;SYSTEM_ADMIN\n"  # line 4: a second SYSTEM_ADMIN
+        f"{only.email},,USER\n"  # line 5: the new one is left: accepted
+    )
+    assert await _outcomes(domain, csv, dry_run=dry_run) == [
+        (2, "UPDATED"),
+        (3, "REFUSED"),
+        (4, "CREATED"),
+        (5, "UPDATED"),
+    ]
