@@ -361,7 +361,7 @@ def test_a_scim_token_works_until_it_is_revoked(domain: PortalServer, browser: B
     browser.wait_text("No token yet.")
     browser.type("Label", "Okta")
     browser.click("button", "Create token")
-    browser.wait_text("you will not see it again")
+    browser.wait_text("The token “Okta” is created. Copy it now")
     token = str(browser.field("New token").get_attribute("value"))
     assert len(token) >= 32
     row = browser.driver.find_element(By.CSS_SELECTOR, "[data-testid='scim-tokens'] tr")
@@ -373,8 +373,8 @@ def test_a_scim_token_works_until_it_is_revoked(domain: PortalServer, browser: B
     browser.wait(lambda: "Never" not in first_token_row(browser).text or None, what="last used")
     assert browser.absent("textbox", "New token")  # shown once
     browser.click("button", "Revoke Okta")
-    confirm(browser, "Revoke the token Okta?", "Revoke")
-    browser.wait_text("The token Okta is revoked.")
+    confirm(browser, "Revoke the token “Okta”?", "Revoke")
+    browser.wait_text("The token “Okta” is revoked.")
     assert "Revoked" in first_token_row(browser).text
     assert browser.absent("button", "Revoke Okta")
     browser.screen("40-provisioning-revoked")
@@ -481,3 +481,38 @@ def test_sessions_sign_out_one_then_everywhere(domain: PortalServer, browser: Br
     assert not session_works(domain, second)
     browser.open("/#/account/sessions")  # the cookie is gone too
     browser.wait_route("/sign-in")
+
+
+def test_an_import_still_running_is_shown_again_with_cancel(
+    portal: PortalServer, browser: Browser
+) -> None:
+    """The import goes on when its screen is left; coming back shows it (a domain of its
+    own: 100,000 rows take seconds, and this one is cancelled half way)."""
+    other = "reattach.example"
+    admin = f"admin@{other}"
+    portal.cli("create-domain", other)
+    portal.create_user(other, admin, "SYSTEM_ADMIN", "USER")
+    csv = "email,display_name,roles\n" + "".join(
+        f"bulk-{number:06d}@{other},Person {number},USER\n" for number in range(100_000)
+    )
+    started = httpx.post(
+        f"{portal.origin}/graphql/import",
+        json={
+            "query": "mutation($csv: String!) { importUsers(csv: $csv) { id status } }",
+            "variables": {"csv": csv},
+        },
+        headers={"Authorization": f"Bearer {portal.token(admin)}"},
+        timeout=60,
+    ).json()
+    assert started["data"]["importUsers"]["status"] in ("QUEUED", "RUNNING"), started
+    users_screen(browser, admin)
+    browser.click("link", "Import CSV")
+    browser.wait_route("/users/import")
+    browser.wait_text(f"An import started by {admin} is still running", timeout=30)
+    bar = browser.role("progressbar", "Import progress", timeout=30)
+    assert int(str(bar.get_attribute("aria-valuenow"))) < 100
+    browser.screen("38b-import-running")
+    browser.click("button", "Cancel")
+    browser.wait_text("Cancelled:", timeout=60)
+    done = browser.wait(lambda: counts(browser) or None, what="the import's counts")
+    assert done["created"] < 100_000

@@ -126,7 +126,8 @@ export async function render(main, app) {
     }
   });
 
-  const recent = (await run("bulk-jobs")).bulkJobs.edges.map((edge) => edge.node).filter((job) => !job.dryRun);
+  // A running import (Users -> Import CSV shows it) is not an enablement to follow here.
+  const recent = (await run("bulk-jobs")).bulkJobs.edges.map((edge) => edge.node).filter((job) => !job.dryRun && job.kind === "ENABLE_TWO_FACTOR");
   put(main, 
     ...heading("Bulk enablement"),
     h("p", { class: "lead", text: "Turn on two-factor authentication for many users at once. Each of them sets it up at their next sign-in." }),

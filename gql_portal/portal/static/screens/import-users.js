@@ -99,20 +99,10 @@ export async function render(main, app) {
 
   const finished = async (job) => (await run("import-result", { id: job.id })).bulkJob;
 
-  const start = async (dryRun, { showErrors, showApiError }) => {
-    const csv = await readCsv();
-    if (!csv.trim()) {
-      showErrors([["csv", "Choose a CSV file or paste its lines"]]);
-      return;
-    }
-    unsubscribe();
-    let job;
-    try {
-      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked }, { path: "/graphql/import" })).importUsers;
-    } catch (error) {
-      showApiError(error);
-      return;
-    }
+  // Draws a job until it finishes, then its counts and refused lines. ``note`` says where
+  // the job comes from when this screen did not start it (one still running).
+  const show = async (job, { showApiError }, note = null) => {
+    const dryRun = job.dryRun;
     result.hidden = false;
     const title = h("h2", { id: "result-heading", text: dryRun ? "Preview" : "Import" });
     const status = h("p", { "data-testid": "import-status" });
@@ -130,7 +120,7 @@ export async function render(main, app) {
         }
       });
     }
-    replace(result, title, bar ? bar.element : null, status, cancel ? h("div", { class: "actions" }, cancel) : null);
+    replace(result, title, note ? h("p", { "data-testid": "import-note", text: note }) : null, bar ? bar.element : null, status, cancel ? h("div", { class: "actions" }, cancel) : null);
     const draw = (current) => {
       if (bar) bar.set(current.progress, `${formatCount(current.processed)} of ${formatCount(current.total)} lines`);
       status.textContent = dryRun ? "Checking every line…" : `${JOB_STATUS[current.status]}: ${formatCount(current.processed)} of ${plural(current.total, "line")} done.`;
@@ -154,6 +144,23 @@ export async function render(main, app) {
     }
   };
 
+  const start = async (dryRun, helpers) => {
+    const csv = await readCsv();
+    if (!csv.trim()) {
+      helpers.showErrors([["csv", "Choose a CSV file or paste its lines"]]);
+      return;
+    }
+    unsubscribe();
+    let job;
+    try {
+      job = (await run("import-users", { csv, dryRun, enableTwoFactor: twoFactor.checked }, { path: "/graphql/import" })).importUsers;
+    } catch (error) {
+      helpers.showApiError(error);
+      return;
+    }
+    await show(job, helpers);
+  };
+
   const importButton = button("Import", { class: "button" });
   const importForm = form({
     fields,
@@ -173,9 +180,10 @@ export async function render(main, app) {
     }
   });
 
+  const lead = h("p", { class: "lead", text: "Add or update many users at once from a spreadsheet saved as CSV." });
   put(main, 
     ...heading("Import CSV", "Users"),
-    h("p", { class: "lead", text: "Add or update many users at once from a spreadsheet saved as CSV." }),
+    lead,
     h(
       "section",
       { "aria-labelledby": "format-heading" },
@@ -195,5 +203,14 @@ export async function render(main, app) {
     importForm.element,
     result,
   );
+  // An import keeps running when its screen is left (it is a job of the worker): coming
+  // back shows it again, with its progress and Cancel.
+  const recent = (await run("bulk-jobs")).bulkJobs.edges.map((edge) => edge.node);
+  const running = recent.find((job) => job.kind === "IMPORT_USERS" && !job.dryRun && ACTIVE.includes(job.status));
+  if (running) {
+    const by = running.requestedByEmail ? ` by ${running.requestedByEmail}` : "";
+    lead.after(result); // first on the page: a second import would wait for this one
+    show(running, importForm, `An import started${by} is still running; it goes on when you leave this page.`);
+  }
   return () => unsubscribe();
 }

@@ -59,7 +59,7 @@ export async function render(main, app) {
             click: async (event) => {
               const trigger = event.currentTarget;
               const sure = await confirmDialog({
-                title: `Revoke the token ${token.label}?`,
+                title: `Revoke the token “${token.label}”?`,
                 body: "The identity provider using it can no longer create or change users. This cannot be undone: to provision again, create a new token.",
                 confirm: "Revoke",
                 opener: trigger,
@@ -69,7 +69,7 @@ export async function render(main, app) {
               try {
                 const revoked = (await run("revoke-scim-token", { id: token.id })).revokeScimToken;
                 body.querySelector(`tr[data-token-id="${CSS.escape(token.id)}"]`).replaceWith(tokenRow(revoked));
-                message.replaceChildren(banner(`The token ${revoked.label} is revoked.`, "success"));
+                message.replaceChildren(banner(`The token “${revoked.label}” is revoked.`, "success"));
               } catch (error) {
                 message.replaceChildren(banner(app.describeError(error), "error"));
               }
@@ -114,7 +114,7 @@ export async function render(main, app) {
       }
       label.input.value = "";
       created.replaceChildren(
-        banner(`The token ${value} is created. Copy it now and paste it in your identity provider: you will not see it again.`, "success"),
+        banner(`The token “${value}” is created. Copy it now and paste it in your identity provider: you will not see it again.`, "success"),
         copyable("New token", "the new token", token, app),
       );
       draw((await run("scim-tokens")).scimTokens);
