@@ -319,6 +319,7 @@ def test_import_a_csv_file_preview_then_import(
     browser.wait_text("Finished:", timeout=60)
     assert counts(browser) == {"created": 2, "updated": 1, "unchanged": 0, "refused": 1}
     assert [row[0] for row in refused_lines(browser)] == ["3"]
+    assert "Two-factor authentication is enabled" not in browser.text()  # not ticked
     browser.screen("38-import-done")
     navigate(browser, "Users", "/users")
     browser.type("Search", "Import", submit=True)
@@ -516,3 +517,42 @@ def test_an_import_still_running_is_shown_again_with_cancel(
     browser.wait_text("Cancelled:", timeout=60)
     done = browser.wait(lambda: counts(browser) or None, what="the import's counts")
     assert done["created"] < 100_000
+
+
+def test_a_domain_of_100000_users_from_a_csv_file_with_2fa_in_one_flow(
+    portal: PortalServer, browser: Browser, tmp_path: Path
+) -> None:
+    """Issue 14's "done when": the file chosen in Users -> Import CSV, Enable two-factor
+    authentication ticked, Import; every user created, invited and pending enrollment."""
+    other = "rollout.example"
+    admin = f"admin@{other}"
+    portal.cli("create-domain", other)
+    portal.create_user(other, admin, "SYSTEM_ADMIN", "SECURITY_ADMIN", "USER")
+    token = portal.token(admin)
+    portal.graphql(
+        "mutation { setDomainTwoFactor(enabled: true) { twoFactorEnabled } }", token=token
+    )
+    upload = tmp_path / "everyone.csv"
+    upload.write_text(
+        "email,display_name,roles\n"
+        + "".join(f"p-{number:06d}@{other},Person {number},USER\n" for number in range(100_000)),
+        encoding="utf-8",
+    )
+    users_screen(browser, admin)
+    browser.click("link", "Import CSV")
+    browser.wait_route("/users/import")
+    browser.field("CSV file").send_keys(str(upload))
+    browser.click(
+        "checkbox",
+        "Enable two-factor authentication for every imported user (when Enable 2FA is on)",
+    )
+    browser.click("button", "Import")
+    browser.wait_text("Finished: 100,000 of 100,000 lines done.", timeout=300)
+    done = browser.wait(lambda: counts(browser) or None, what="the import's counts")
+    assert done == {"created": 100_000, "updated": 0, "unchanged": 0, "refused": 0}
+    browser.wait_text("Two-factor authentication is enabled for every active imported user")
+    browser.screen("38c-import-100000")
+    pending = portal.graphql(
+        "{ users(filter: {twoFactorState: PENDING_ENROLLMENT}) { totalCount } }", token=token
+    )
+    assert pending["users"]["totalCount"] == 100_000  # type: ignore[index]

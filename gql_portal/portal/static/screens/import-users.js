@@ -101,7 +101,7 @@ export async function render(main, app) {
 
   // Draws a job until it finishes, then its counts and refused lines. ``note`` says where
   // the job comes from when this screen did not start it (one still running).
-  const show = async (job, { showApiError }, note = null) => {
+  const show = async (job, { showApiError }, note = null, twoFactorAsked = false) => {
     const dryRun = job.dryRun;
     result.hidden = false;
     const title = h("h2", { id: "result-heading", text: dryRun ? "Preview" : "Import" });
@@ -133,7 +133,11 @@ export async function render(main, app) {
       status.textContent = dryRun
         ? `The file has ${lines}. Nothing is changed yet: if this is what you expect, choose Import.`
         : `${JOB_STATUS[done.status]}: ${formatCount(done.processed)} of ${lines} done.${done.error ? ` ${done.error}` : ""}`;
-      put(result, counts(done, dryRun), errorTable(done));
+      const imported = done.created + done.updated + done.skipped;
+      const enabled = !dryRun && twoFactorAsked && imported > 0
+        ? h("p", { "data-testid": "import-two-factor", text: "Two-factor authentication is enabled for every active imported user: each sets it up at their next sign-in." })
+        : null;
+      put(result, counts(done, dryRun), enabled, errorTable(done));
       app.announce(
         dryRun
           ? `Preview ready: ${formatCount(done.created)} to create, ${formatCount(done.updated)} to update, ${formatCount(done.failed)} refused.`
@@ -158,7 +162,7 @@ export async function render(main, app) {
       helpers.showApiError(error);
       return;
     }
-    await show(job, helpers);
+    await show(job, helpers, null, twoFactor.checked);
   };
 
   const importButton = button("Import", { class: "button" });
