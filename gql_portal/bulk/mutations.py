@@ -20,7 +20,7 @@ class BulkMutations:
     @strawberry.mutation(
         permission_classes=[SecurityAdmins],
         description=(
-            "Enable 2FA for many users (no filter: every user of the domain). SECURITY_ADMIN; "
+            "Enable 2FA for many users (no filter: every active user of the domain). SECURITY_ADMIN; "
             "one running job per domain (JOB_CONFLICT). dryRun only counts the selection."
         ),
     )

@@ -85,12 +85,16 @@ def build_selection(
 def selection_condition(
     domain_id: int, selection: UserSelection, rules: PasswordSecurityRules
 ) -> Q:
-    """Evaluated again at every chunk, against the domain's current rules."""
+    """Evaluated again at every chunk, against the domain's current rules. Deactivated
+    users are never selected (as an import's enableTwoFactor leaves them out): they cannot
+    sign in to set 2FA up, and no mail about it goes to someone who has left; their 2FA
+    settings stay as they are (CONTRACT section 10)."""
     condition = user_condition(
         domain_id,
         UserQuery(
             roles=list(selection.roles) if selection.roles else None,
             ids=list(selection.user_ids) if selection.user_ids is not None else None,
+            active=True,
         ),
         rules,
     )
