@@ -20,8 +20,9 @@ class BulkMutations:
     @strawberry.mutation(
         permission_classes=[SecurityAdmins],
         description=(
-            "Enable 2FA for many users (no filter: every active user of the domain). SECURITY_ADMIN; "
-            "one running job per domain (JOB_CONFLICT). dryRun only counts the selection."
+            "Enable 2FA for many users (no filter: every active user of the domain). "
+            "SECURITY_ADMIN; one running job per domain (JOB_CONFLICT). dryRun only counts "
+            "the selection."
         ),
     )
     async def start_bulk_two_factor_enablement(
