@@ -32,7 +32,17 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _invisible(text: str) -> bool:
+    """Format characters (Unicode Cf: zero-width space and joiners, the byte order mark,
+    the soft hyphen, direction marks): nothing a reader sees, so an address holding one
+    would be another account that looks exactly like an existing one."""
+    return any(unicodedata.category(char) == "Cf" for char in text)
+
+
 def require_email(email: str) -> str:
+    """The normalised address, or BAD_USER_INPUT: one @, a dot in the part after it and no
+    empty label there (no leading, trailing or doubled dot: `a@example.org.` would be a
+    second account beside `a@example.org`), no whitespace, control or invisible character."""
     normalized = normalize_email(email)
     if not normalized:
         raise BadUserInputError("Email is required", field="email")
@@ -40,6 +50,8 @@ def require_email(email: str) -> str:
         len(normalized) > MAX_EMAIL_LENGTH
         or not _EMAIL.match(normalized)
         or has_control_characters(normalized)
+        or _invisible(normalized)
+        or "" in normalized.rpartition("@")[2].split(".")
     ):
         raise BadUserInputError("Email is not a valid address", field="email")
     return normalized
