@@ -208,7 +208,8 @@ async def delete_user(request: Request, token: ScimToken) -> Response:
     return Response(status_code=204)
 
 
-ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+# Every method reaches scim_endpoint, so even OPTIONS is answered with a SCIM error body.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _route(path: str, **handlers: Handler) -> Route:

@@ -49,6 +49,23 @@ def _from_error(error: Error) -> Response:
     return error_response(status, error.detail or "Bad request", error.scim_type)
 
 
+def _from_scim_exception(error: SCIMException) -> Response:
+    """scim2-models' own refusal; one that wraps pydantic's ValidationError (a PATCH value
+    of the wrong type) says it in one line, as a request body's does, not pydantic's
+    multi-line text with the model's name and a link to its documentation."""
+    cause = error.__cause__
+    if isinstance(cause, ValidationError):
+        return _from_validation(cause)
+    return _from_error(error.to_error())
+
+
+def _from_validation(error: ValidationError) -> Response:
+    """The first problem, as scim2-models words it, without pydantic's "Value error, "."""
+    first = Error.from_validation_errors(error)[0]
+    detail = (first.detail or "Bad request").removeprefix("Value error, ")
+    return error_response(first.status or 400, detail, first.scim_type)
+
+
 def _portal_error(error: PortalError) -> Response:
     """The portal's errors that reach here as SCIM answers (scim/changes.py has turned
     provisioning's refusals into SCIM's own)."""
@@ -117,12 +134,14 @@ def scim_endpoint(handlers: Mapping[str, Handler]) -> Callable[[Request], Awaita
     """One path's methods: authenticate the token (401), run the method's handler (405 for
     another method), and answer every failure with a SCIM error body: the protocol's, the
     portal rules', and 503 while the database is down."""
-    allowed = ", ".join(handlers)
+    # HEAD is GET without the body (RFC 9110 9.3.2); uvicorn sends no body for it.
+    methods = {**handlers, "HEAD": handlers["GET"]} if "GET" in handlers else dict(handlers)
+    allowed = ", ".join(methods)
 
     async def endpoint(request: Request) -> Response:
         try:
             token = await resolve_token(bearer_token(request))
-            handler = handlers.get(request.method)
+            handler = methods.get(request.method)
             if not handlers:
                 raise NotFoundException(detail=f"No SCIM endpoint at {request.url.path}")
             if handler is None:
@@ -131,9 +150,9 @@ def scim_endpoint(handlers: Mapping[str, Handler]) -> Callable[[Request], Awaita
                 )
             return await handler(request, token)
         except SCIMException as error:
-            return _from_error(error.to_error())
+            return _from_scim_exception(error)
         except ValidationError as error:
-            return _from_error(Error.from_validation_errors(error)[0])
+            return _from_validation(error)
         except PortalError as error:
             return _portal_error(error)
         except Exception as error:

@@ -24,6 +24,7 @@ from gql_portal.accounts.models import Role, User, encode_roles
 from gql_portal.accounts.provisioning import Via
 from gql_portal.errors import BadUserInputError
 from gql_portal.request_meta import RequestMeta
+from gql_portal.scim.extension import patch_without_extension, resource_without_extension
 from gql_portal.scim.models import ScimToken
 from gql_portal.scim.patch import patched
 from gql_portal.scim.resources import ProvisionedUser, RequestUser, from_resource, to_resource
@@ -70,7 +71,9 @@ async def _provisioning() -> AsyncIterator[Any]:
 async def create_user(*, token: ScimToken, body: dict[str, Any], meta: RequestMeta) -> User:
     """A password the identity provider sends is the user's (the domain's minimum length;
     hashed off the event loop by provisioning); without one the user is invited."""
-    resource = RequestUser.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    resource = RequestUser.model_validate(
+        resource_without_extension(body), scim_ctx=Context.RESOURCE_CREATION_REQUEST
+    )
     wanted = from_resource(resource)
     async with _provisioning() as connection:
         user = await provisioning.create_user(
@@ -149,7 +152,9 @@ async def replace_user(
     """PUT: the resource as sent; absent `roles` leave the portal's roles as they are (an
     identity provider that does not manage roles must not strip an admin's)."""
     user = await get_user(domain_id=token.domain_id, user_id=user_id)
-    resource = RequestUser.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    resource = RequestUser.model_validate(
+        resource_without_extension(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
+    )
     refuse_password_change(resource)
     return await _apply(token=token, user=user, wanted=from_resource(resource), meta=meta)
 
@@ -158,6 +163,9 @@ async def patch_user(
     *, token: ScimToken, user_id: str, body: dict[str, Any], meta: RequestMeta
 ) -> User:
     user = await get_user(domain_id=token.domain_id, user_id=user_id)
+    body, applies = patch_without_extension(body)
+    if not applies:
+        return user  # only the enterprise extension, which is not stored: nothing changes
     current = to_resource(user, location="", model=RequestUser)
     # name.formatted only mirrors displayName: left in, it would bring back a display name
     # the PATCH removes. A name the PATCH sets still names the user.

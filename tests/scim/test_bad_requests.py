@@ -23,7 +23,14 @@ def _error(response: Any, status: int, scim_type: str | None) -> dict[str, Any]:
     assert body["status"] == str(status)
     assert body.get("scimType") == scim_type, body
     assert "Traceback" not in response.text and 'File "' not in response.text
+    _one_plain_line(body["detail"])
     return body
+
+
+def _one_plain_line(detail: str) -> None:
+    """What a client shows its admin: no library's name, model, version or link."""
+    assert "\n" not in detail and "pydantic" not in detail and "http" not in detail, detail
+    assert "validation error for" not in detail and "EnterpriseUser" not in detail, detail
 
 
 @pytest.mark.parametrize(
@@ -128,6 +135,7 @@ async def test_a_bad_patch_is_refused_and_changes_nothing(
     body = response.json()
     if scim_type is not None:
         assert body["scimType"] == scim_type, body
+    _one_plain_line(body["detail"])
     after = await PortalUser.get(id=user.id)
     assert (after.email, after.display_name, after.active, after.updated_at) == (
         "ada@example.org",
@@ -170,3 +178,20 @@ async def test_unknown_endpoints_and_ids_are_404(client: GraphQLClient) -> None:
             json={"schemas": [USER_SCHEMA], "userName": "a@b.org"},
         )  # fmt: skip
         _error(response, 404, None)
+
+
+async def test_head_is_get_without_a_body_and_other_methods_are_scim_405s(
+    client: GraphQLClient,
+) -> None:
+    domain = await make_domain()
+    token = await scim_token(domain)
+    user = await make_user(domain, "ada@example.org")
+    head = await client.http.head(f"/scim/v2/Users/{user.id}", headers=auth(token))
+    assert head.status_code == 200 and head.headers["content-type"] == SCIM_JSON
+    missing = await client.http.head("/scim/v2/Users/999999", headers=auth(token))
+    assert missing.status_code == 404
+    for method, path in (("OPTIONS", "/scim/v2/Users"), ("DELETE", "/scim/v2/Users")):
+        response = await client.http.request(method, path, headers=auth(token))
+        body = _error(response, 405, None)
+        assert method in body["detail"]
+        assert response.headers["allow"] == "GET, POST, HEAD"

@@ -173,6 +173,56 @@ async def test_entras_sequence(client: GraphQLClient) -> None:
     assert user.email == "renamed@example.org"
 
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+async def test_entras_enterprise_extension_is_accepted_and_not_stored(
+    client: GraphQLClient,
+) -> None:
+    """Entra sends the manager as a plain string (learn.microsoft.com, "Known issues and
+    resolutions with SCIM 2.0 protocol compliance"), not RFC 7643's {"value", "$ref"}."""
+    domain = await make_domain()
+    token = await scim_token(domain)
+    http = client.http
+    extension = {"employeeNumber": "701984", "department": "Tour", "manager": {"value": "m-1"}}
+    body = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": "mgr.report@example.org",
+        "displayName": "Report",
+        ENTERPRISE: extension,
+    }
+    created = await _send(http, "POST", "/Users", token, body)
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    assert ENTERPRISE not in created.json()  # not stored, so not answered
+    replaced = await _send(http, "PUT", f"/Users/{user_id}", token, body)
+    assert replaced.status_code == 200, replaced.text
+    manager_only = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2819c223-7f76-453a"},
+            {"op": "Replace", "value": {f"{ENTERPRISE}:department": "Sales"}},
+        ],
+    }
+    patched = await _send(http, "PATCH", f"/Users/{user_id}", token, manager_only)
+    assert patched.status_code == 200, patched.text
+    with_a_change = {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2819c223-7f76-453a"},
+            {"op": "Replace", "path": "displayName", "value": "Renamed"},
+        ],
+    }
+    patched = await _send(http, "PATCH", f"/Users/{user_id}", token, with_a_change)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["displayName"] == "Renamed"
+    updates = await AuditEvent.filter(action="USER_UPDATED", target_id=int(user_id)).count()
+    assert updates == 1, "the manager-only PATCH changed nothing"
+    # What the extension does not hide: the rest of the body is still checked.
+    bad = {**body, "userName": "mgr2@example.org", "active": "maybe"}
+    assert (await _send(http, "POST", "/Users", token, bad)).status_code == 400
+
+
 async def test_scim2_client_creates_finds_patches_replaces_and_pages(app: Starlette) -> None:
     domain = await make_domain()
     token = await scim_token(domain)
