@@ -166,9 +166,15 @@ async def _finish(job: BulkJob, status: BulkJobStatus, connection: BaseDBAsyncCl
         .update(active_domain_id=None, **values)
     )
     await job.refresh_from_db(using_db=connection)
-    if status is BulkJobStatus.SUCCEEDED and not job.dry_run:  # a dry run changed nothing
+    if job.dry_run:  # a dry run changed nothing
+        return job
+    if status is BulkJobStatus.SUCCEEDED:
         await record_job_event(job, AuditAction.BULK_JOB_FINISHED, using_db=connection)
         await notices.job_finished(job, connection)
+    elif status is BulkJobStatus.CANCELLED:
+        # BULK_JOB_CANCELLED said who asked, while the job still ran; this says where it
+        # stopped (details.status CANCELLED, the counts of what its chunks committed).
+        await record_job_event(job, AuditAction.BULK_JOB_FINISHED, using_db=connection)
     return job
 
 
