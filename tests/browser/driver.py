@@ -199,7 +199,14 @@ class Browser:
         roles = (role,) if isinstance(role, str) else role
         for _ in range(limit):
             element = self.focused()
-            if element.accessible_name.strip() == name and element.aria_role in roles:
+            try:
+                reached = element.accessible_name.strip() == name and element.aria_role in roles
+            except StaleElementReferenceException:
+                # The page drew the focused element again (a list that finished loading):
+                # ask for the focus again rather than tab past it.
+                element = self.focused()
+                reached = element.accessible_name.strip() == name and element.aria_role in roles
+            if reached:
                 assert self.focus_visible(element), f"{name!r} has the focus but shows none"
                 return element
             self.press(Keys.TAB)
