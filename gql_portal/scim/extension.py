@@ -18,16 +18,10 @@ def _enterprise(name: object) -> bool:
     return isinstance(name, str) and name.strip().lower().startswith(ENTERPRISE)
 
 
-def _without_keys(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    return {key: item for key, item in value.items() if not _enterprise(key)}
-
-
 def resource_without_extension(body: dict[str, Any]) -> dict[str, Any]:
-    """A POST or PUT body without the extension's attributes (its URN in ``schemas`` may
-    stay: a resource is free to name an extension it has nothing of)."""
-    return _without_keys(body)  # type: ignore[no-any-return]
+    """A POST or PUT body (or a path-less PATCH value) without the extension's attributes
+    (its URN in ``schemas`` may stay: a resource may name an extension it has nothing of)."""
+    return {key: item for key, item in body.items() if not _enterprise(key)}
 
 
 def patch_without_extension(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -44,7 +38,7 @@ def patch_without_extension(body: dict[str, Any]) -> tuple[dict[str, Any], bool]
         if _enterprise(path):
             continue
         if path is None and isinstance(operation.get("value"), dict):
-            value = _without_keys(operation["value"])
+            value = resource_without_extension(operation["value"])
             if not value and operation["value"]:
                 continue  # the value held the extension only
             operation = {**operation, "value": value}

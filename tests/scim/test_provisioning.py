@@ -197,22 +197,14 @@ async def test_entras_enterprise_extension_is_accepted_and_not_stored(
     assert ENTERPRISE not in created.json()  # not stored, so not answered
     replaced = await _send(http, "PUT", f"/Users/{user_id}", token, body)
     assert replaced.status_code == 200, replaced.text
-    manager_only = {
-        "schemas": [PATCH_SCHEMA],
-        "Operations": [
-            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2819c223-7f76-453a"},
-            {"op": "Replace", "value": {f"{ENTERPRISE}:department": "Sales"}},
-        ],
-    }
+    # Entra's manager update: the manager's objectId as a plain string.
+    manager = {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2819c223-7f76-453a"}
+    department = {"op": "Replace", "value": {f"{ENTERPRISE}:department": "Sales"}}
+    manager_only = {"schemas": [PATCH_SCHEMA], "Operations": [manager, department]}
     patched = await _send(http, "PATCH", f"/Users/{user_id}", token, manager_only)
     assert patched.status_code == 200, patched.text
-    with_a_change = {
-        "schemas": [PATCH_SCHEMA],
-        "Operations": [
-            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2819c223-7f76-453a"},
-            {"op": "Replace", "path": "displayName", "value": "Renamed"},
-        ],
-    }
+    rename = {"op": "Replace", "path": "displayName", "value": "Renamed"}
+    with_a_change = {"schemas": [PATCH_SCHEMA], "Operations": [manager, rename]}
     patched = await _send(http, "PATCH", f"/Users/{user_id}", token, with_a_change)
     assert patched.status_code == 200, patched.text
     assert patched.json()["displayName"] == "Renamed"
